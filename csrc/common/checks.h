@@ -1,0 +1,34 @@
+// Argument checks shared by every op. Each message names the op, the argument,
+// what was expected and what was given.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include <string>
+#include <vector>
+
+#include "host_device.h"
+
+namespace ood_ext {
+
+std::string shape_str(const at::Tensor& t);
+
+// t.dim() == rank.
+void check_rank(const char* op, const char* name, const at::Tensor& t, int64_t rank);
+// t.size(dim) == expected; `what` says where the expected size comes from (e.g. "D from x").
+void check_size(const char* op, const char* name, const at::Tensor& t, int64_t dim, int64_t expected,
+                const char* what);
+// float32 or float64.
+void check_floating(const char* op, const char* name, const at::Tensor& t);
+// Same dtype and device as the reference argument.
+void check_like(const char* op, const char* name, const at::Tensor& t, const char* ref_name,
+                const at::Tensor& ref);
+// No NaN or ±inf (synchronises on CUDA).
+void check_finite(const char* op, const char* name, const at::Tensor& t);
+// At least one row in dimension `dim`.
+void check_nonempty(const char* op, const char* name, const at::Tensor& t, int64_t dim);
+// reduce ∈ {"none", "max", "logsumexp"}.
+Reduce parse_reduce(const char* op, const std::string& reduce);
+
+}  // namespace ood_ext

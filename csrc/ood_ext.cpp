@@ -1,0 +1,27 @@
+// Every schema of the ood_ext operator library, in one place. Kernels register per dispatch
+// key in csrc/ops/<family>/<family>_{cpu,cuda}.cpp; fake kernels and autograd live in
+// ood_ext/ops/*.py.
+#include <torch/library.h>
+
+TORCH_LIBRARY(ood_ext, m) {
+  // Full-covariance Gaussian log-densities of x [N, D] under C classes: mean [C, D],
+  // prec_chol [C, D, D] (upper triangular, precision = U Uᵀ), log_weights [C].
+  // Returns (out, argmax): out [N, C] for reduce='none', [N] for 'max' / 'logsumexp';
+  // argmax [N] int64 for 'max', an empty tensor otherwise.
+  m.def(
+      "gaussian_log_prob(Tensor x, Tensor mean, Tensor prec_chol, Tensor? log_weights=None, "
+      "str reduce='none') -> (Tensor, Tensor)");
+  // (grad_x [N, D], grad_mean [C, D], grad_log_weights [C]) from the forward's (result, argmax).
+  m.def(
+      "gaussian_log_prob_backward(Tensor grad, Tensor x, Tensor mean, Tensor prec_chol, "
+      "Tensor? log_weights, str reduce, Tensor result, Tensor argmax) -> (Tensor, Tensor, Tensor)");
+
+  // Diagonal-covariance Gaussian log-densities: var [C, D] positive; otherwise as above.
+  m.def(
+      "diag_gaussian_log_prob(Tensor x, Tensor mean, Tensor var, Tensor? log_weights=None, "
+      "str reduce='none') -> (Tensor, Tensor)");
+  // (grad_x [N, D], grad_mean [C, D], grad_var [C, D], grad_log_weights [C]).
+  m.def(
+      "diag_gaussian_log_prob_backward(Tensor grad, Tensor x, Tensor mean, Tensor var, "
+      "Tensor? log_weights, str reduce, Tensor result, Tensor argmax) -> (Tensor, Tensor, Tensor, Tensor)");
+}

@@ -1,0 +1,70 @@
+// CPU kernels of the full-covariance Gaussian op: at::parallel_for over the shared maths.
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include "../../common/density_reduce.h"
+#include "gaussian_impl.h"
+
+namespace ood_ext::gaussian {
+namespace {
+
+// Samples per parallel task: enough work to amortise scheduling.
+int64_t grain(const BlockLayout& layout) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, layout.C * layout.D));
+}
+
+struct CpuBackend {
+  template <typename T>
+  static void forward_epilogue(const T* y, const T* m, const double* constant, const BlockLayout& layout,
+                               Reduce reduce, T* out, int64_t* argmax) {
+    const int64_t C = layout.C;
+    at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        OnlineMaxLse acc;
+        for (int64_t c = 0; c < C; ++c) {
+          const double l = log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1));
+          if (reduce == Reduce::kNone) {
+            out[b * C + c] = static_cast<T>(l);
+          } else {
+            acc.push(l, c);
+          }
+        }
+        if (reduce == Reduce::kMax) {
+          out[b] = static_cast<T>(acc.max);
+          argmax[b] = acc.argmax;
+        } else if (reduce == Reduce::kLogSumExp) {
+          out[b] = static_cast<T>(acc.logsumexp());
+        }
+      }
+    });
+  }
+
+  template <typename T>
+  static void backward_scale(T* y, const T* m, const double* constant, const BlockLayout& layout, Reduce reduce,
+                             const T* grad, const T* result, const int64_t* argmax, T* weight) {
+    const int64_t C = layout.C;
+    const bool reduced = reduce != Reduce::kNone;
+    at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        for (int64_t c = 0; c < C; ++c) {
+          const double l =
+              reduce == Reduce::kLogSumExp ? log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1)) : 0.0;
+          const double w = reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[b] : grad[b * C + c]), l,
+                                              reduced ? static_cast<double>(result[b]) : 0.0,
+                                              reduce == Reduce::kMax ? argmax[b] : -1, c);
+          weight[b * C + c] = static_cast<T>(w);
+          scale_residual(y, m, layout, b, c, w, 0, 1);
+        }
+      }
+    });
+  }
+};
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(ood_ext, CPU, m) {
+  m.impl("gaussian_log_prob", &log_prob<CpuBackend>);
+  m.impl("gaussian_log_prob_backward", &log_prob_backward<CpuBackend>);
+}
+
+}  // namespace ood_ext::gaussian

@@ -24,4 +24,17 @@ TORCH_LIBRARY(ood_ext, m) {
   m.def(
       "diag_gaussian_log_prob_backward(Tensor grad, Tensor x, Tensor mean, Tensor var, "
       "Tensor? log_weights, str reduce, Tensor result, Tensor argmax) -> (Tensor, Tensor, Tensor, Tensor)");
+
+  // Per-sample quadratic forms of a Kronecker-factored curvature in its eigenbasis:
+  //   q[n] = Σ_ij (Q_Gᵀ (Σ_t g[n,t] a[n,t]ᵀ) Q_A)²_ij · weight_ij
+  // a [N, T, Din] layer inputs (append a ones column for the bias), g [N, T, Dout] output
+  // gradients, weight [Dout, Din] ≥ 0, basis_a = Q_A [Din, Din], basis_g = Q_G [Dout, Dout]
+  // (absent = identity, which gives DIAG). strategy: 'auto' | 'pairs' | 'chunked'. → q [N].
+  m.def(
+      "curvature_quadratic_form(Tensor a, Tensor g, Tensor weight, Tensor? basis_a=None, "
+      "Tensor? basis_g=None, str strategy='auto') -> Tensor");
+  // Its eigenvalue correction S = Σ_n (Q_Gᵀ (Σ_t g[n,t] a[n,t]ᵀ) Q_A)² → [Dout, Din].
+  m.def(
+      "curvature_eigen_correction(Tensor a, Tensor g, Tensor? basis_a=None, Tensor? basis_g=None, "
+      "str strategy='auto') -> Tensor");
 }

@@ -1,0 +1,95 @@
+// The device-agnostic pieces of the curvature ops: argument checks, strategy and chunk
+// choice, and the GEMM-based rotations.
+#include <ATen/ops/all.h>
+#include <ATen/ops/ge.h>
+
+#include <string>
+
+#include "curvature_impl.h"
+
+namespace ood_ext::curvature {
+namespace {
+
+void check_basis(const char* op, const char* name, const c10::optional<at::Tensor>& basis, int64_t dim,
+                 const char* what, const at::Tensor& a) {
+  if (!basis.has_value()) return;
+  check_rank(op, name, *basis, 2);
+  check_like(op, name, *basis, "a", a);
+  check_size(op, name, *basis, 0, dim, what);
+  check_size(op, name, *basis, 1, dim, what);
+  check_finite(op, name, *basis);
+}
+
+Strategy parse_strategy(const char* op, c10::string_view name, int64_t T, int64_t Din, int64_t Dout) {
+  if (name == "pairs") return Strategy::kPairs;
+  if (name == "chunked") return Strategy::kChunked;
+  TORCH_CHECK(name == "auto", op, ": strategy must be 'auto', 'pairs' or 'chunked', got '", std::string(name), "'");
+  // The pair form costs T(T+1)/2 GEMM passes of size Din·Dout per sample, the chunked form T
+  // small ones plus memory-bound passes over Dout·Din: pairs win up to T ≈ 8 on 256-wide
+  // layers (benchmarks/bench_curvature.py), while their buffers stay below one gradient.
+  const int64_t pairs_width = num_pairs(T) * (Din + Dout);
+  return T <= 8 && pairs_width <= Din * Dout ? Strategy::kPairs : Strategy::kChunked;
+}
+
+}  // namespace
+
+Problem make_problem(const char* op, const at::Tensor& a, const at::Tensor& g,
+                     const c10::optional<at::Tensor>& basis_a, const c10::optional<at::Tensor>& basis_g,
+                     c10::string_view strategy) {
+  check_rank(op, "a", a, 3);
+  check_floating(op, "a", a);
+  check_nonempty(op, "a", a, 0);
+  check_nonempty(op, "a", a, 1);
+  check_nonempty(op, "a", a, 2);
+  check_rank(op, "g", g, 3);
+  check_like(op, "g", g, "a", a);
+  check_size(op, "g", g, 0, a.size(0), "N, from a [N, T, Din]");
+  check_size(op, "g", g, 1, a.size(1), "T, from a [N, T, Din]");
+  check_nonempty(op, "g", g, 2);
+  const int64_t N = a.size(0), T = a.size(1), Din = a.size(2), Dout = g.size(2);
+  check_basis(op, "basis_a", basis_a, Din, "Din, from a [N, T, Din]", a);
+  check_basis(op, "basis_g", basis_g, Dout, "Dout, from g [N, T, Dout]", a);
+  check_finite(op, "a", a);
+  check_finite(op, "g", g);
+  return {op, a.contiguous(), g.contiguous(), basis_a, basis_g, parse_strategy(op, strategy, T, Din, Dout), N, T, Din, Dout};
+}
+
+void check_weight(const Problem& p, const at::Tensor& weight) {
+  check_rank(p.op, "weight", weight, 2);
+  check_like(p.op, "weight", weight, "a", p.a);
+  check_size(p.op, "weight", weight, 0, p.Dout, "Dout, from g [N, T, Dout]");
+  check_size(p.op, "weight", weight, 1, p.Din, "Din, from a [N, T, Din]");
+  check_finite(p.op, "weight", weight);
+  TORCH_CHECK(weight.ge(0).all().item<bool>(), p.op,
+              ": weight must be non-negative (it is an inverse damped curvature, 1 / (S + λ))");
+}
+
+int64_t chunk_rows(const Problem& p) {
+  // The pair form is GEMM-bound and wants large chunks; the chunked form streams each
+  // chunk's [rows, Dout, Din] through cache-sized pieces (measured in benchmarks/).
+  const int64_t budget = p.strategy == Strategy::kPairs ? int64_t{4} << 20 : int64_t{1} << 20;
+  const int64_t io = p.T * (p.Din + p.Dout);
+  const int64_t per_sample = p.strategy == Strategy::kPairs ? 2 * num_pairs(p.T) * (p.Din + p.Dout) + io
+                                                            : 2 * p.Dout * p.Din + io;
+  const int64_t rows = budget / (per_sample * static_cast<int64_t>(p.a.element_size()));
+  return std::clamp<int64_t>(rows, 1, p.N);
+}
+
+at::Tensor rotate(const at::Tensor& v, const c10::optional<at::Tensor>& basis) {
+  return basis.has_value() ? at::matmul(v, *basis) : v;
+}
+
+at::Tensor rotated_gradients(const Problem& p, int64_t n0, int64_t rows) {
+  // Rotating the T inputs costs T·D² per sample, rotating the summed gradient Dout·Din·D:
+  // each side takes the cheaper of the two.
+  const bool rotate_a_first = p.basis_a.has_value() && p.T <= p.Dout;
+  const bool rotate_g_first = p.basis_g.has_value() && p.T <= p.Din;
+  const at::Tensor a = rotate_a_first ? rotate(p.a.narrow(0, n0, rows), p.basis_a) : p.a.narrow(0, n0, rows);
+  const at::Tensor g = rotate_g_first ? rotate(p.g.narrow(0, n0, rows), p.basis_g) : p.g.narrow(0, n0, rows);
+  at::Tensor M = at::bmm(g.transpose(1, 2), a);  // [rows, Dout, Din]
+  if (p.basis_a.has_value() && !rotate_a_first) M = at::matmul(M, *p.basis_a);
+  if (p.basis_g.has_value() && !rotate_g_first) M = at::matmul(p.basis_g->t(), M);
+  return M.contiguous();
+}
+
+}  // namespace ood_ext::curvature

@@ -37,4 +37,11 @@ TORCH_LIBRARY(ood_ext, m) {
   m.def(
       "curvature_eigen_correction(Tensor a, Tensor g, Tensor? basis_a=None, Tensor? basis_g=None, "
       "str strategy='auto') -> Tensor");
+
+  // Multi-scale score norms → [N, L]. scores [L, N, ...] = s(·, σ_i) per level, sigmas [L].
+  //   mode='weighted': ‖σ_i s_i‖₂;  mode='residual' with noisy [L, N, ...] = x̃_i and clean
+  //   [N, ...] = x: ‖s_i + (x̃_i − x) / σ_i²‖₂.
+  m.def(
+      "multiscale_score_norms(Tensor scores, Tensor sigmas, str mode='weighted', Tensor? noisy=None, "
+      "Tensor? clean=None) -> Tensor");
 }

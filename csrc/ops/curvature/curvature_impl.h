@@ -22,6 +22,7 @@
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/mm.h>
 #include <ATen/ops/zeros.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/util/Optional.h>
 
 #include <algorithm>
@@ -117,6 +118,7 @@ at::Tensor quadratic_form_op(const at::Tensor& a, const at::Tensor& g, const at:
                              const c10::optional<at::Tensor>& basis_a, const c10::optional<at::Tensor>& basis_g,
                              c10::string_view strategy) {
   const Problem p = make_problem("curvature_quadratic_form", a, g, basis_a, basis_g, strategy);
+  const c10::DeviceGuard device_guard(a.device());
   check_weight(p, weight);
   return AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_quadratic_form",
                                     [&] { return quadratic_form<Backend, scalar_t>(p, weight); });
@@ -126,6 +128,7 @@ template <typename Backend>
 at::Tensor eigen_correction_op(const at::Tensor& a, const at::Tensor& g, const c10::optional<at::Tensor>& basis_a,
                                const c10::optional<at::Tensor>& basis_g, c10::string_view strategy) {
   const Problem p = make_problem("curvature_eigen_correction", a, g, basis_a, basis_g, strategy);
+  const c10::DeviceGuard device_guard(a.device());
   return AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_eigen_correction",
                                     [&] { return eigen_correction<Backend, scalar_t>(p); });
 }

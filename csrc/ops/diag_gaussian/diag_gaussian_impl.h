@@ -12,6 +12,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/util/Optional.h>
 
 #include <string_view>
@@ -38,6 +39,7 @@ std::tuple<at::Tensor, at::Tensor> log_prob(const at::Tensor& x_in, const at::Te
                                             const c10::optional<at::Tensor>& log_weights,
                                             c10::string_view reduce_name) {
   const Reduce reduce = check_inputs(x_in, mean_in, var, log_weights, reduce_name);
+  const c10::DeviceGuard device_guard(x_in.device());
   const at::Tensor x = x_in.contiguous(), mean = mean_in.contiguous();
   const at::Tensor inv_var = var.reciprocal().contiguous();
   const at::Tensor constant = class_constants(var, log_weights);
@@ -60,6 +62,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> log_prob_backward(
     const c10::optional<at::Tensor>& log_weights, c10::string_view reduce_name, const at::Tensor& result_in,
     const at::Tensor& argmax_in) {
   const Reduce reduce = check_inputs(x_in, mean_in, var, log_weights, reduce_name);
+  const c10::DeviceGuard device_guard(x_in.device());
   check_density_backward(kOp, grad_in, x_in, mean_in, reduce, result_in, argmax_in);
   const at::Tensor x = x_in.contiguous(), mean = mean_in.contiguous(), grad = grad_in.contiguous();
   const at::Tensor result = result_in.contiguous(), argmax = argmax_in.contiguous();

@@ -18,6 +18,7 @@
 #include <ATen/ops/mm.h>
 #include <ATen/ops/sum.h>
 #include <ATen/ops/zeros.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/util/Optional.h>
 
 #include <algorithm>
@@ -129,6 +130,7 @@ std::tuple<at::Tensor, at::Tensor> log_prob(const at::Tensor& x, const at::Tenso
                                             const c10::optional<at::Tensor>& log_weights,
                                             c10::string_view reduce_name) {
   const Reduce reduce = check_inputs(x, mean, prec_chol, log_weights, reduce_name);
+  const c10::DeviceGuard device_guard(x.device());
   const Prepared p = prepare(x, mean, prec_chol, log_weights);
   return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp,
                                     [&] { return forward<Backend, scalar_t>(p, prec_chol, reduce); });
@@ -142,6 +144,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> log_prob_backward(
     const at::Tensor& argmax) {
   const Reduce reduce = check_inputs(x, mean, prec_chol, log_weights, reduce_name);
   check_density_backward(kOp, grad, x, mean, reduce, result, argmax);
+  const c10::DeviceGuard device_guard(x.device());
   const Prepared p = prepare(x, mean, prec_chol, log_weights);
   return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp, [&] {
     return backward<Backend, scalar_t>(p, prec_chol, reduce, grad.contiguous(), result.contiguous(),

@@ -1,0 +1,36 @@
+// CUDA registration of the full-covariance Gaussian op: the shared driver with the kernels of
+// gaussian_kernels.cu, launched on the current stream.
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include "gaussian_kernels.h"
+#include "gaussian_impl.h"
+
+namespace ood_ext::gaussian {
+namespace {
+
+struct CudaBackend {
+  template <typename T>
+  static void forward_epilogue(const T* y, const T* m, const double* constant, const BlockLayout& layout,
+                               Reduce reduce, T* out, int64_t* argmax) {
+    C10_CUDA_CHECK(cuda::forward_epilogue<T>(y, m, constant, layout, reduce, out, argmax,
+                                             c10::cuda::getCurrentCUDAStream()));
+  }
+
+  template <typename T>
+  static void backward_scale(T* y, const T* m, const double* constant, const BlockLayout& layout, Reduce reduce,
+                             const T* grad, const T* result, const int64_t* argmax, T* weight) {
+    C10_CUDA_CHECK(cuda::backward_scale<T>(y, m, constant, layout, reduce, grad, result, argmax, weight,
+                                           c10::cuda::getCurrentCUDAStream()));
+  }
+};
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(ood_ext, CUDA, m) {
+  m.impl("gaussian_log_prob", &log_prob<CudaBackend>);
+  m.impl("gaussian_log_prob_backward", &log_prob_backward<CudaBackend>);
+}
+
+}  // namespace ood_ext::gaussian

@@ -16,6 +16,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from ._checks import check_same_device_and_dtype
+
 REDUCTIONS = ("none", "max", "logsumexp")
 
 
@@ -107,8 +109,10 @@ def precision_cholesky(covariance: Tensor) -> Tensor:
 # Fake kernels (shape propagation for torch.compile / FakeTensor / meta) and autograd.
 
 
-def _fake_density(x: Tensor, mean: Tensor, reduce: str):
-    torch._check(reduce in REDUCTIONS, lambda: f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+def _fake_density(op: str, x: Tensor, mean: Tensor, reduce: str, **others: Optional[Tensor]):
+    check_same_device_and_dtype(op, x=x, mean=mean, **others)
+    torch._check(reduce in REDUCTIONS, lambda: f"{op}: reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    torch._check(x.dim() == 2 and mean.dim() == 2, lambda: f"{op}: x and mean must be 2-D")
     n, c = x.shape[0], mean.shape[0]
     out = x.new_empty((n, c) if reduce == "none" else (n,))
     argmax = x.new_empty((n if reduce == "max" else 0,), dtype=torch.long)
@@ -117,7 +121,7 @@ def _fake_density(x: Tensor, mean: Tensor, reduce: str):
 
 @torch.library.register_fake("ood_ext::gaussian_log_prob")
 def _(x, mean, prec_chol, log_weights=None, reduce="none"):
-    return _fake_density(x, mean, reduce)
+    return _fake_density("gaussian_log_prob", x, mean, reduce, prec_chol=prec_chol, log_weights=log_weights)
 
 
 @torch.library.register_fake("ood_ext::gaussian_log_prob_backward")
@@ -127,7 +131,7 @@ def _(grad, x, mean, prec_chol, log_weights, reduce, result, argmax):
 
 @torch.library.register_fake("ood_ext::diag_gaussian_log_prob")
 def _(x, mean, var, log_weights=None, reduce="none"):
-    return _fake_density(x, mean, reduce)
+    return _fake_density("diag_gaussian_log_prob", x, mean, reduce, var=var, log_weights=log_weights)
 
 
 @torch.library.register_fake("ood_ext::diag_gaussian_log_prob_backward")

@@ -52,11 +52,9 @@ OOD_HOST_DEVICE inline double pair_term(const T* g, const T* V, int64_t n, int64
   const T* gt = g + (n * positions + t) * Dout;
   const T* gu = g + (n * positions + u) * Dout;
   const T* v = V + (n * num_pairs(positions) + p) * Dout;
-  double total = 0.0;
-  OOD_SIMD_SUM(total)
-  for (int64_t i = lane; i < Dout; i += stride) {
-    total += static_cast<double>(gt[i]) * static_cast<double>(gu[i]) * static_cast<double>(v[i]);
-  }
+  const double total = strided_sum<double>(lane, Dout, stride, [=](int64_t i) {
+    return static_cast<double>(gt[i]) * static_cast<double>(gu[i]) * static_cast<double>(v[i]);
+  });
   return t == u ? total : 2.0 * total;
 }
 
@@ -64,13 +62,10 @@ OOD_HOST_DEVICE inline double pair_term(const T* g, const T* V, int64_t n, int64
 template <typename T>
 OOD_HOST_DEVICE inline double weighted_sum_squares(const T* M, const T* W, int64_t K, int64_t lane,
                                                    int64_t stride) {
-  double total = 0.0;
-  OOD_SIMD_SUM(total)
-  for (int64_t k = lane; k < K; k += stride) {
+  return strided_sum<double>(lane, K, stride, [=](int64_t k) {
     const double m = static_cast<double>(M[k]);
-    total += static_cast<double>(W[k]) * m * m;
-  }
-  return total;
+    return static_cast<double>(W[k]) * m * m;
+  });
 }
 
 }  // namespace ood_ext::curvature

@@ -13,19 +13,10 @@ namespace {
 
 int64_t grain(int64_t work_per_item) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_item)); }
 
-// Σ_d (x_d − μ_d)² / v_d in eight float64 lanes (vectorisable without -ffast-math).
+// Σ_d (x_d − μ_d)² / v_d of one (sample, class).
 template <typename T>
 double mahalanobis_sq(const T* x, const T* mean, const T* inv_var, int64_t D) {
-  constexpr int kLanes = 8;
-  double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t d = 0;
-  for (; d + kLanes <= D; d += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += mahalanobis_term(x[d + l], mean[d + l], inv_var[d + l]);
-  }
-  double total = 0;
-  for (; d < D; ++d) total += mahalanobis_term(x[d], mean[d], inv_var[d]);
-  for (int l = 0; l < kLanes; ++l) total += acc[l];
-  return total;
+  return strided_sum<double>(0, D, 1, [=](int64_t d) { return mahalanobis_term(x[d], mean[d], inv_var[d]); });
 }
 
 struct CpuBackend {

@@ -38,13 +38,10 @@ OOD_HOST_DEVICE inline double mahalanobis_sq(const T* y, const T* m, const Block
   for (int64_t k = 0; k < layout.num_blocks(); ++k) {
     const T* yk = y + layout.offset(k, b, c);
     const T* mk = m + c * layout.D + layout.start(k);
-    const int64_t size = layout.size(k);
-    T partial = 0;
-    OOD_SIMD_SUM(partial)
-    for (int64_t j = lane; j < size; j += stride) {
+    const T partial = strided_sum<T>(lane, layout.size(k), stride, [=](int64_t j) {
       const T r = yk[j] - mk[j];
-      partial += r * r;
-    }
+      return r * r;
+    });
     total += static_cast<double>(partial);
   }
   return total;

@@ -18,17 +18,14 @@ constexpr int64_t kBlock = 256;
 
 // Σ_k term(k)² over k = lane, lane + stride, … < P.
 template <typename T, typename Term>
-OOD_HOST_DEVICE inline double blocked_sum_squares(int64_t P, int64_t lane, int64_t stride, const Term& term) {
+OOD_HOST_DEVICE inline double blocked_sum_squares(int64_t P, int64_t lane, int64_t stride, Term term) {
   double total = 0.0;
   for (int64_t begin = lane; begin < P; begin += kBlock * stride) {
     const int64_t end = begin + kBlock * stride < P ? begin + kBlock * stride : P;
-    T partial = 0;
-    OOD_SIMD_SUM(partial)
-    for (int64_t k = begin; k < end; k += stride) {
+    total += static_cast<double>(strided_sum<T>(begin, end, stride, [=](int64_t k) {
       const T v = term(k);
-      partial += v * v;
-    }
-    total += static_cast<double>(partial);
+      return v * v;
+    }));
   }
   return total;
 }

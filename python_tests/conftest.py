@@ -1,0 +1,35 @@
+"""Shared fixtures and problem generators for the ood_ext tests."""
+
+import numpy as np
+import pytest
+import torch
+
+import ood_ext  # noqa: F401  (registers torch.ops.ood_ext)
+
+DTYPES = [torch.float32, torch.float64]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+def tolerance(dtype: torch.dtype) -> dict:
+    """assert_close tolerances for an op result in `dtype` against a float64 reference."""
+    return dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=2e-5, atol=2e-4)
+
+
+def random_spd(c: int, d: int, dtype=torch.float64) -> torch.Tensor:
+    """[c, d, d] well-conditioned random covariances."""
+    a = torch.randn(c, d, d, dtype=torch.float64) / d**0.5
+    return (a @ a.transpose(1, 2) + 0.5 * torch.eye(d, dtype=torch.float64)).to(dtype)
+
+
+def strided(t: torch.Tensor) -> torch.Tensor:
+    """The same values as t in a non-contiguous tensor (every other column of a wider one)."""
+    wide = torch.zeros(*t.shape[:-1], 2 * t.shape[-1], dtype=t.dtype)
+    wide[..., ::2] = t
+    out = wide[..., ::2]
+    assert not out.is_contiguous() or t.shape[-1] == 1
+    return out

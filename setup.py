@@ -32,7 +32,7 @@ def cuda_requested() -> bool:
 
 
 def sources(with_cuda: bool) -> list[str]:
-    found = ["csrc/ood_ext.cpp", "csrc/python_module.cpp"]
+    found = ["csrc/ood_ext.cpp", "csrc/parallel_check.cpp", "csrc/python_module.cpp"]
     found += sorted(glob.glob("csrc/common/*.cpp"))
     for path in sorted(glob.glob("csrc/ops/*/*.cpp") + glob.glob("csrc/ops/*/*.cu")):
         is_cuda = path.endswith(".cu") or path.endswith("_cuda.cpp")

@@ -1,0 +1,93 @@
+"""Measure every op against its plain-PyTorch baseline and write the ratios as JSON.
+
+    python benchmarks/run_benchmarks.py [--out benchmarks/results/ops.json] [--rounds 25]
+
+Prints one line per comparison: times (median ms), speed-up (median of per-round ratios),
+and peak memory or bandwidth where the issue asks for them.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import cases  # noqa: E402
+from harness import compare, peak_memory_bytes  # noqa: E402
+
+
+def machine() -> dict:
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def run(rounds: int) -> list[dict]:
+    rows = []
+
+    def record(name, baseline_name, fns, base, cand, **extra):
+        c = compare(fns[base], fns[cand], rounds)
+        row = dict(case=name, baseline=baseline_name, baseline_ms=round(c.baseline_ms, 3),
+                   ood_ext_ms=round(c.candidate_ms, 3), speedup=round(c.speedup, 2), **extra)
+        rows.append(row)
+        shown = " ".join(f"{k}={v}" for k, v in extra.items())
+        print(f"{name:42s} vs {baseline_name:24s} {c.baseline_ms:9.2f} ms / {c.candidate_ms:8.2f} ms "
+              f"= {c.speedup:6.2f}x {shown}", flush=True)
+
+    for d in (64, 256):
+        fns = cases.gaussian(d)
+        record(f"gaussian_log_prob N=4096 C=10 D={d} f32", "MultivariateNormal loop", fns, "torch_mvn_loop", "ood_ext")
+        record(f"gaussian_log_prob N=4096 C=10 D={d} f32", "one GEMM, same FLOPs", fns, "gemm_roofline", "ood_ext")
+        fns = cases.gaussian_vs_sklearn(d)
+        record(f"gaussian_log_prob GMM D={d} f64", "sklearn score_samples", fns, "sklearn_score_samples",
+               "ood_ext_float64")
+        record(f"gaussian_log_prob GMM D={d} f32", "sklearn score_samples", fns, "sklearn_score_samples",
+               "ood_ext_float32")
+    fns = cases.gmm_scoring()
+    record("gaussian_log_prob GMM N=10000 D=10 C=20 f64", "sklearn score_samples", fns, "sklearn_score_samples",
+           "ood_ext")
+    fns = cases.diag_gaussian()
+    record("diag_gaussian_log_prob N=4096 C=10 D=256 f32", "torch Normal", fns, "torch_normal", "ood_ext")
+
+    for label, shape in (("Linear 256->256 T=1", (64, 1, 257, 256)), ("Conv2d 3x3 32->64 14x14 T=196", (64, 196, 289, 64))):
+        fns = cases.curvature(*shape)
+        memory = dict(peak_MiB_ood_ext=round(peak_memory_bytes("curvature", shape, "ood_ext") / 2**20, 2),
+                      peak_MiB_baseline=round(peak_memory_bytes("curvature", shape, "materialised_einsum") / 2**20, 2))
+        record(f"curvature_quadratic_form {label} N=64", "materialised einsum", fns, "materialised_einsum", "ood_ext",
+               **memory)
+        record(f"curvature_eigen_correction {label} N=64", "materialised einsum", fns, "materialised_correction",
+               "ood_ext_correction")
+
+    fns = cases.score_norms()
+    for mode in ("weighted", "residual"):
+        c = compare(fns[f"eager_{mode}"], fns[f"ood_ext_{mode}"], rounds)
+        gbps = fns[f"bytes_{mode}"] / (c.candidate_ms * 1e-3) / 1e9
+        row = dict(case=f"multiscale_score_norms {mode} L=10 N=512 1x28x28 f32", baseline="eager torch",
+                   baseline_ms=round(c.baseline_ms, 3), ood_ext_ms=round(c.candidate_ms, 3),
+                   speedup=round(c.speedup, 2), ood_ext_GBps=round(gbps, 1))
+        rows.append(row)
+        print(f"{row['case']:42s} vs {'eager torch':24s} {c.baseline_ms:9.2f} ms / {c.candidate_ms:8.2f} ms "
+              f"= {c.speedup:6.2f}x read {gbps:.1f} GB/s", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ops.json")
+    parser.add_argument("--rounds", type=int, default=25)
+    args = parser.parse_args()
+    rows = run(args.rounds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ from . import _extension
 
 _extension.load()
 
-from . import ops  # noqa: E402
+from . import data, detectors, metrics, models, ops, training  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["ops"]
+__all__ = ["data", "detectors", "metrics", "models", "ops", "training"]

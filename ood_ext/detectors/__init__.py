@@ -1,0 +1,6 @@
+"""OOD detectors: one API (base.Detector), higher score = more OOD for all of them."""
+
+from .base import Detector, NotFittedError, eval_mode
+from .classifier import MSP, ODIN, Energy, Mahalanobis, ReAct
+
+__all__ = ["Detector", "Energy", "MSP", "Mahalanobis", "NotFittedError", "ODIN", "ReAct", "eval_mode"]

@@ -1,0 +1,164 @@
+"""Detectors on a trained classifier: MSP, ODIN, Energy, ReAct and Mahalanobis.
+
+ReAct and Mahalanobis need the penultimate features: the model must provide
+``features(x) -> [N, F]`` and ``head(features) -> logits`` (as ResNetClassifier does).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..ops import gaussian_log_prob, precision_cholesky
+from .base import Detector, batch_inputs, batch_labels
+
+
+def energy(logits: Tensor, temperature: float) -> Tensor:
+    """E(x) = −T logsumexp(f(x) / T): [N], higher = more OOD."""
+    return -temperature * torch.logsumexp(logits / temperature, dim=1)
+
+
+class MSP(Detector):
+    """Maximum softmax probability: score = −max_c softmax(f(x))_c."""
+
+    def _fit(self, loader) -> None:
+        pass
+
+    def _score(self, x: Tensor) -> Tensor:
+        return -torch.softmax(self.model(x), dim=1).max(dim=1).values
+
+
+class ODIN(Detector):
+    """ODIN: temperature scaling plus input preprocessing with the pseudo-label's cross-entropy,
+    x̃ = x − ε · sign(∇_x CE(f(x)/T, argmax f(x))), score = −max softmax(f(x̃)/T).
+
+    ε is in the model's input units. Defaults T = 1000, ε = 0.0014 (Liang et al.); the HSCAE
+    paper uses T = 10."""
+
+    needs_input_grad = True
+
+    def __init__(self, model: nn.Module, temperature: float = 1000.0, epsilon: float = 0.0014, progress: bool = True):
+        super().__init__(model, progress)
+        self.temperature, self.epsilon = float(temperature), float(epsilon)
+
+    def config(self) -> dict:
+        return {"temperature": self.temperature, "epsilon": self.epsilon}
+
+    def _fit(self, loader) -> None:
+        pass
+
+    def _score(self, x: Tensor) -> Tensor:
+        x = x.detach().requires_grad_(True)
+        logits = self.model(x) / self.temperature
+        loss = F.cross_entropy(logits, logits.argmax(1), reduction="sum")
+        (grad,) = torch.autograd.grad(loss, x)
+        with torch.no_grad():
+            shifted = x - self.epsilon * grad.sign()
+            return -torch.softmax(self.model(shifted) / self.temperature, dim=1).max(dim=1).values
+
+
+class Energy(Detector):
+    """Energy score −T logsumexp(f(x)/T) (Liu et al.)."""
+
+    def __init__(self, model: nn.Module, temperature: float = 1.0, progress: bool = True):
+        super().__init__(model, progress)
+        self.temperature = float(temperature)
+
+    def config(self) -> dict:
+        return {"temperature": self.temperature}
+
+    def _fit(self, loader) -> None:
+        pass
+
+    def _score(self, x: Tensor) -> Tensor:
+        return energy(self.model(x), self.temperature)
+
+
+class ReAct(Detector):
+    """ReAct: clip the penultimate activations at c, the `percentile`-th percentile of the ID
+    activations (over samples and units), then the energy score with temperature T."""
+
+    fitted_attributes = ("clip",)
+
+    def __init__(self, model: nn.Module, percentile: float = 0.9, temperature: float = 1.0, progress: bool = True):
+        super().__init__(model, progress)
+        if not 0.0 < percentile <= 1.0:
+            raise ValueError(f"percentile must be in (0, 1], got {percentile}")
+        self.percentile, self.temperature = float(percentile), float(temperature)
+
+    def config(self) -> dict:
+        return {"percentile": self.percentile, "temperature": self.temperature}
+
+    @torch.no_grad()
+    def _fit(self, loader) -> None:
+        activations = torch.cat([self.model.features(batch_inputs(b).to(self.device)).flatten().cpu() for b in loader])
+        self.clip = torch.quantile(activations.double(), self.percentile).to(self.device)
+
+    def _score(self, x: Tensor) -> Tensor:
+        features = self.model.features(x).clamp(max=self.clip.to(x.dtype))
+        return energy(self.model.head(features), self.temperature)
+
+
+class Mahalanobis(Detector):
+    """Mahalanobis distance on the penultimate features (Lee et al.): class means and a tied
+    covariance fitted on labelled ID data; score = min_c ½ (f − μ_c)ᵀ Σ⁻¹ (f − μ_c), computed
+    with the fused Gaussian op. With epsilon > 0 the input is first moved by
+    −ε · sign(∇_x score) (towards the nearest class), through the op's gradient.
+
+    The covariance is fitted in float64; `ridge` (relative to the mean variance) is added to its
+    diagonal so that it is positive definite."""
+
+    fitted_attributes = ("means", "prec_chol", "offset")
+
+    def __init__(self, model: nn.Module, epsilon: float = 0.0, ridge: float = 1e-6, progress: bool = True):
+        super().__init__(model, progress)
+        self.epsilon, self.ridge = float(epsilon), float(ridge)
+        self.needs_input_grad = self.epsilon > 0
+
+    def config(self) -> dict:
+        return {"epsilon": self.epsilon, "ridge": self.ridge}
+
+    @torch.no_grad()
+    def _fit(self, loader) -> None:
+        features, labels = [], []
+        for batch in loader:
+            y = batch_labels(batch)
+            if y is None:
+                raise ValueError("Mahalanobis.fit needs labelled batches (x, y)")
+            features.append(self.model.features(batch_inputs(batch).to(self.device)).double().cpu())
+            labels.append(y.cpu())
+        means, covariance = class_means_and_tied_covariance(torch.cat(features), torch.cat(labels))
+        covariance += self.ridge * covariance.diagonal().mean() * torch.eye(len(covariance), dtype=covariance.dtype)
+        chol = precision_cholesky(covariance)
+        dtype = next(self.model.parameters()).dtype
+        self.means = means.to(self.device, dtype)
+        self.prec_chol = chol.expand(len(means), -1, -1).contiguous().to(self.device, dtype)
+        # log N(f; μ_c, Σ) = offset − ½ (f − μ_c)ᵀ Σ⁻¹ (f − μ_c), offset = log|U| − ½ D log 2π.
+        self.offset = float(torch.log(chol.diagonal()).sum() - 0.5 * len(covariance) * math.log(2 * math.pi))
+
+    def _distance(self, x: Tensor) -> Tensor:
+        log_p = gaussian_log_prob(self.model.features(x), self.means, self.prec_chol, reduce="max").values
+        return self.offset - log_p
+
+    def _score(self, x: Tensor) -> Tensor:
+        if self.epsilon == 0:
+            return self._distance(x)
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self._distance(x).sum(), x)
+        with torch.no_grad():
+            return self._distance(x - self.epsilon * grad.sign())
+
+
+def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Class means [C, F] and the pooled within-class covariance [F, F] (maximum likelihood,
+    symmetrised) of features [N, F] with labels [N] in 0..C−1 (every class present)."""
+    classes = int(labels.max()) + 1
+    counts = torch.bincount(labels, minlength=classes)
+    if (counts == 0).any():
+        raise ValueError(f"classes {torch.nonzero(counts == 0).flatten().tolist()} have no samples")
+    means = torch.zeros(classes, features.shape[1], dtype=features.dtype).index_add_(0, labels, features)
+    means /= counts[:, None].to(features.dtype)
+    centred = features - means[labels]
+    covariance = centred.T @ centred / len(features)
+    return means, 0.5 * (covariance + covariance.T)

@@ -1,0 +1,49 @@
+"""Supervised training of classifiers (the classifier baselines, HSCAE's conditioner)."""
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.images import loader
+from .profiles import ClassifierSettings
+from .trainer import Trainer
+
+
+def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings: ClassifierSettings,
+                     device: str | torch.device = "cpu", checkpoint: Optional[Path] = None, seed: int = 0,
+                     progress: bool = True) -> nn.Module:
+    """Cross-entropy training of `model` on images [N, C, H, W] and labels [N]; returns it in eval
+    mode. Resumes from `checkpoint` when it exists."""
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {"scheduler": scheduler}, checkpoint, seed,
+                      desc="classifier", progress=progress)
+
+    def step(batch):
+        x, y = batch[0].to(device), batch[1].to(device)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.detach()}
+
+    trainer.run(settings.epochs, lambda epoch: loader(images, labels, settings.batch_size, True, seed * 1000 + epoch),
+                step)
+    return model.eval()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 512) -> float:
+    """Top-1 accuracy of a classifier (model mode restored)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    for (x, y) in loader(images, labels, batch_size):
+        correct += int((model(x.to(device)).argmax(1).cpu() == y).sum())
+    model.train(was_training)
+    return correct / len(labels)

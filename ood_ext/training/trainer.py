@@ -1,0 +1,102 @@
+"""The training loop every model in ood_ext uses: seeded, resumable, device-agnostic, with a
+tqdm progress bar.
+
+Each epoch reseeds torch with (seed, epoch) and draws its own batch order, so a run that stops
+and resumes from its checkpoint ends with exactly the weights of an uninterrupted run.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .checkpoint import atomic_save, load
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds besides the model: the next epoch and the loss history."""
+
+    epoch: int = 0
+    history: list = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) for reproducible initialisation and sampling."""
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Runs `epochs` of `step(batch) -> loss` over `batches(epoch)`.
+
+    Args:
+        modules: everything whose state belongs in the checkpoint (models, EMA copies, ...).
+        optimizers: the optimisers (their state is checkpointed).
+        schedulers: LR schedulers stepped once per epoch.
+        checkpoint: file to save after every epoch and to resume from when it exists.
+        seed: base seed; epoch e runs under torch.manual_seed(seed·1000 + e).
+        desc: progress-bar label.
+    """
+
+    def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                 schedulers: Optional[dict] = None, checkpoint: Optional[Path] = None, seed: int = 0,
+                 desc: str = "train", progress: bool = True):
+        self.modules, self.optimizers = modules, optimizers
+        self.schedulers = schedulers or {}
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.seed, self.desc, self.progress = seed, desc, progress
+        self.state = TrainState()
+        if self.checkpoint and self.checkpoint.exists():
+            self._restore()
+
+    def _restore(self) -> None:
+        saved = load(self.checkpoint)
+        for group, objects in (("modules", self.modules), ("optimizers", self.optimizers),
+                               ("schedulers", self.schedulers)):
+            if set(saved[group]) != set(objects):
+                raise ValueError(f"{self.checkpoint}: holds {group} {sorted(saved[group])}, not {sorted(objects)}")
+            for name, obj in objects.items():
+                obj.load_state_dict(saved[group][name])
+        self.state = TrainState(saved["epoch"], list(saved["history"]))
+
+    def _save(self) -> None:
+        if self.checkpoint is None:
+            return
+        atomic_save({"modules": {k: m.state_dict() for k, m in self.modules.items()},
+                     "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                     "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                     "epoch": self.state.epoch, "history": self.state.history}, self.checkpoint)
+
+    def run(self, epochs: int, batches: Callable[[int], Iterable], step: Callable[[object], dict[str, Tensor]],
+            end_of_epoch: Optional[Callable[[int], None]] = None, stop_after: Optional[int] = None) -> TrainState:
+        """Train from the current epoch up to `epochs` (or only `stop_after` more epochs).
+
+        `step(batch)` performs one optimisation step and returns the scalar losses to log (the
+        first is shown on the progress bar). Returns the state with the per-epoch mean losses.
+        """
+        last = epochs if stop_after is None else min(epochs, self.state.epoch + stop_after)
+        for module in self.modules.values():
+            module.train()
+        for epoch in range(self.state.epoch, last):
+            torch.manual_seed(self.seed * 1000 + epoch)
+            sums, count = {}, 0
+            bar = tqdm(batches(epoch), desc=f"{self.desc} {epoch + 1}/{epochs}", leave=False,
+                       disable=not self.progress)
+            for batch in bar:
+                losses = step(batch)
+                count += 1
+                for name, value in losses.items():
+                    sums[name] = sums.get(name, 0.0) + float(value)
+                first = next(iter(losses))
+                bar.set_postfix({first: f"{sums[first] / count:.4f}"})
+            for scheduler in self.schedulers.values():
+                scheduler.step()
+            if end_of_epoch is not None:
+                end_of_epoch(epoch)
+            self.state.epoch = epoch + 1
+            self.state.history.append({k: v / max(count, 1) for k, v in sums.items()})
+            self._save()
+        return self.state

@@ -34,6 +34,7 @@ $(BIN)/python:
 # The package with build isolation (pyproject pins the build torch), then the test tools.
 install: deps $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_CPU)
+	$(BIN)/pip install -q --no-deps animal-mnist==0.4
 	$(BIN)/pip install -q ".[test]"
 
 pytest: install

@@ -78,5 +78,6 @@ setup(
         "tqdm",
         "matplotlib",
         "pillow",
+        "scikit-image",
     ],
 )

@@ -128,6 +128,7 @@ def cifar100(split: str = "train", data_root=None) -> ImageSet:
 def svhn(split: str = "train", data_root=None) -> ImageSet:
     """SVHN cropped digits from <data root>/svhn/{train,test}_32x32.mat (label 10 means 0)."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     filename = f"{_check_split(split)}_32x32.mat"
     folder = find_dir("svhn", [filename], [r / "svhn" for r in data_roots(data_root)],
@@ -135,7 +136,7 @@ def svhn(split: str = "train", data_root=None) -> ImageSet:
     try:
         mat = loadmat(folder / filename)
         images, labels = np.asarray(mat["X"], dtype=np.uint8), np.asarray(mat["y"], dtype=np.int64).ravel()
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, MatReadError) as exc:
         raise CorruptFileError(f"{folder / filename}: not a readable SVHN .mat file ({exc})") from exc
     if images.ndim != 4 or images.shape[:3] != (32, 32, 3) or images.shape[3] != len(labels):
         raise CorruptFileError(f"{folder / filename}: SVHN arrays have shapes {images.shape} and {labels.shape}")

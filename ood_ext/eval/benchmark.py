@@ -1,0 +1,169 @@
+"""`ood-ext benchmark`: train (or load) the models, fit each method on ID training data, score
+the ID test set and every OOD set, and write report.md, results.json and figures."""
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+from tqdm.auto import tqdm
+
+from ..data import datasets, ood_sets
+from ..data.idx import CorruptFileError
+from ..data.images import ImageSet, loader
+from ..data.sources import DatasetNotFoundError
+from ..training import get_profile
+from . import catalog, figures, models
+from .methods import DEFAULT_METHODS, METHODS
+from .report import write_report
+from .scoring import grid_metrics, score_sets
+
+
+class BenchmarkError(Exception):
+    """A bad benchmark request (unknown name, missing data, unwritable output): one-line message."""
+
+
+@dataclass
+class BenchmarkConfig:
+    id: str = "fashion-mnist"
+    methods: list = field(default_factory=lambda: list(DEFAULT_METHODS))
+    ood: Optional[list] = None  # None: the ID dataset's default sets
+    profile: str = "quick"
+    out: Path = Path("runs/report")
+    cache: Optional[Path] = None  # default: <out>/../cache
+    data_root: Optional[Path] = None
+    device: str = "auto"
+    seed: int = 0
+    heldout_class: Optional[int] = 0  # None: no leave-one-class-out experiment
+    progress: bool = True
+
+
+def validate(config: BenchmarkConfig) -> None:
+    """Reject unknown names and an unwritable output folder before any work starts."""
+    if config.id not in datasets.IN_DISTRIBUTION:
+        raise BenchmarkError(f"unknown ID dataset {config.id!r}; choose from {', '.join(datasets.IN_DISTRIBUTION)}")
+    unknown = [m for m in config.methods if m not in METHODS]
+    if unknown or not config.methods:
+        raise BenchmarkError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
+                             f"{', '.join(METHODS)}")
+    bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS]
+    if bad_sets:
+        raise BenchmarkError(f"unknown OOD set(s) {', '.join(bad_sets)}; choose from {', '.join(catalog.BUILDERS)}")
+    if config.ood and config.id in config.ood:
+        raise BenchmarkError(f"{config.id} is the ID dataset; it cannot also be an OOD set")
+    try:
+        get_profile(config.profile)
+    except ValueError as exc:
+        raise BenchmarkError(str(exc)) from exc
+    if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
+        raise BenchmarkError(f"device must be auto, cpu or cuda[:N], got {config.device!r}")
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchmarkError(f"device {config.device} requested but CUDA is not available")
+    for folder in (config.out, config.cache or config.out.parent / "cache"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise BenchmarkError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _id_data(config: BenchmarkConfig, profile):
+    load = datasets.IN_DISTRIBUTION[config.id]
+    train = load("train", config.data_root).subset(profile.train_samples, config.seed)
+    test = load("test", config.data_root).subset(profile.test_samples, config.seed)
+    return train, test
+
+
+def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, skipped: dict) -> dict[str, ImageSet]:
+    names = config.ood or catalog.DEFAULT_OOD[config.id]
+    ctx = catalog.Context(test, profile.ood_samples, config.seed, config.data_root)
+    built = {}
+    for name in tqdm(names, desc="OOD sets", leave=False, disable=not config.progress):
+        try:
+            built[name] = catalog.build(name, ctx)
+        except DatasetNotFoundError as exc:
+            if config.ood:  # asked for explicitly: an error
+                raise BenchmarkError(str(exc)) from exc
+            skipped[name] = str(exc)
+    return built
+
+
+def run(config: BenchmarkConfig) -> dict:
+    """Run the benchmark; returns the results dictionary also written to results.json."""
+    validate(config)
+    started = time.perf_counter()
+    profile = get_profile(config.profile)
+    device = _device(config.device)
+    cache = config.cache or config.out.parent / "cache"
+    skipped: dict = {}
+    try:
+        train, test = _id_data(config, profile)
+        experiments = [("main", train, test, _ood_sets(config, test, profile, skipped))]
+        if config.heldout_class is not None:
+            full_train = datasets.IN_DISTRIBUTION[config.id]("train", config.data_root)
+            full_test = datasets.IN_DISTRIBUTION[config.id]("test", config.data_root)
+            h_train, h_test, h_ood = ood_sets.held_out_class(full_train, full_test, config.heldout_class)
+            h_train = h_train.subset(profile.train_samples, config.seed)
+            h_test = h_test.subset(profile.test_samples, config.seed)
+            h_ood = h_ood.subset(profile.ood_samples, config.seed)
+            experiments.append(("heldout", h_train, h_test, {f"heldout-{h_ood.name.split('-class-')[-1]}": h_ood}))
+    except (DatasetNotFoundError, CorruptFileError) as exc:
+        raise BenchmarkError(str(exc)) from exc
+    except ValueError as exc:  # e.g. a held-out class out of range
+        raise BenchmarkError(str(exc)) from exc
+
+    scored: dict[str, list] = {m: [] for m in config.methods}
+    model_info, method_info = {}, {}
+    for experiment, exp_train, exp_test, exp_ood in experiments:
+        trained = {}
+        for kind in dict.fromkeys(METHODS[m].model for m in config.methods):
+            trained[kind] = models.provide(kind, exp_train, exp_test, profile, cache, device, config.seed,
+                                           config.progress)
+            model_info[f"{kind}@{experiment}"] = trained[kind].info
+        fit_data = exp_train.subset(profile.fit_samples, config.seed + 2)
+        for name in config.methods:
+            method, kind = METHODS[name], models.KINDS[METHODS[name].model]
+            detector = method.make(trained[method.model].model, profile, config.progress)
+            t0 = time.perf_counter()
+            detector.fit(loader(kind.inputs(fit_data.images), fit_data.labels, batch_size=256))
+            fit_seconds = time.perf_counter() - t0
+            pairs, speed = score_sets(detector, kind.inputs(exp_test.images),
+                                      {s: kind.inputs(d.images) for s, d in exp_ood.items()})
+            scored[name] += pairs
+            if experiment == "main":
+                method_info[name] = {"summary": method.summary, "fit_seconds": fit_seconds,
+                                     "images_per_second": speed}
+
+    grid = grid_metrics(scored)
+    config.out.mkdir(parents=True, exist_ok=True)
+    written = ["auroc.png"]
+    figures.auroc_heatmap(grid, config.out / "auroc.png")
+    for name, pairs in scored.items():
+        figures.roc_curves(name, pairs, config.out / f"roc_{name}.png")
+        figures.score_histograms(name, pairs, config.out / f"hist_{name}.png")
+        written += [f"roc_{name}.png", f"hist_{name}.png"]
+    results = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+        | {"ood_samples": profile.ood_samples},
+        "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "platform": platform.platform(), "cores": os.cpu_count()},
+        "id_test_size": len(test),
+        "models": model_info,
+        "methods": method_info,
+        "metrics": grid,
+        "skipped": skipped,
+        "elapsed_seconds": time.perf_counter() - started,
+    }
+    write_report(config.out, results, written)
+    return results

@@ -1,0 +1,64 @@
+"""Train-or-load of the models the benchmark's methods need, cached on disk.
+
+A model is cached under a name made of its kind, the ID data it was trained on, the profile and
+the seed; training checkpoints every epoch next to it, so an interrupted run resumes.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..data.images import ImageSet, to_tensor
+from ..models import ResNetClassifier
+from ..training import Profile, accuracy, load_model, save_model, train_classifier
+
+
+@dataclass
+class TrainedModel:
+    """A trained network with what the report shows about it."""
+
+    model: nn.Module
+    info: dict
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How to feed (`inputs`: [N, C, H, W] in [0, 1] → model input) and train one kind of model."""
+
+    name: str
+    inputs: Callable[[np.ndarray], Tensor]
+    train: Callable[..., TrainedModel]
+
+
+def _classifier(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device, seed: int,
+                progress: bool) -> TrainedModel:
+    settings = profile.classifier
+    torch.manual_seed(seed)
+    model = ResNetClassifier(train.images.shape[1], len(train.classes), settings.width, settings.blocks)
+    if path.exists():
+        meta = load_model(model, path)
+        return TrainedModel(model.to(device).eval(), meta)
+    checkpoint = path.with_name(path.stem + "-checkpoint.pt")
+    x, y = to_tensor(train.images), torch.as_tensor(train.labels)
+    train_classifier(model, x, y, settings, device, checkpoint, seed, progress)
+    meta = {"test_accuracy": accuracy(model, to_tensor(test.images), torch.as_tensor(test.labels)),
+            "train_samples": len(train), "epochs": settings.epochs}
+    save_model(model, path, **meta)
+    checkpoint.unlink(missing_ok=True)
+    return TrainedModel(model, meta)
+
+
+KINDS: dict[str, ModelKind] = {
+    "classifier": ModelKind("classifier", lambda images: to_tensor(images), _classifier),
+}
+
+
+def provide(kind: str, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device, seed: int,
+            progress: bool) -> TrainedModel:
+    """The trained model of `kind` for this ID data: from the cache, or trained (resuming) and cached."""
+    path = Path(cache) / f"{kind}-{train.name}-{len(train)}-{profile.name}-seed{seed}.pt"
+    return KINDS[kind].train(train, test, profile, path, device, seed, progress)

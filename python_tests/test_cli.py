@@ -1,0 +1,87 @@
+"""The `ood-ext` command: one-line errors for bad requests, and a small end-to-end run."""
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+from ood_ext.cli import main
+
+
+def run_cli(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse errors
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["benchmark", "--methods", "msp,nope"], "unknown method(s) nope"),
+    (["benchmark", "--id", "imagenet"], "unknown ID dataset 'imagenet'"),
+    (["benchmark", "--ood", "faces,mars"], "unknown OOD set(s) mars"),
+    (["benchmark", "--id", "digits", "--ood", "digits"], "cannot also be an OOD set"),
+    (["benchmark", "--profile", "huge"], "unknown profile 'huge'"),
+    (["benchmark", "--device", "tpu"], "device must be"),
+    (["benchmark", "--heldout-class", "first"], "expected a class index"),
+    (["benchmark", "--seed", "x"], "invalid int value"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_give_one_line_and_status_2(capsys, tmp_path, argv, message):
+    code, out, err = run_cli(capsys, *argv, *([] if argv[0] != "benchmark" else ["--out", str(tmp_path / "r")]))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("ood-ext: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_unwritable_output_folder(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_cli(capsys, "benchmark", "--out", str(blocker / "report"))
+    assert code == 2 and "cannot write to" in err and err.count("\n") == 1
+
+
+def test_missing_requested_dataset(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("OOD_EXT_DATA", raising=False)
+    code, _, err = run_cli(capsys, "benchmark", "--id", "digits", "--ood", "cifar10", "--profile", "smoke",
+                           "--data-root", str(tmp_path), "--out", str(tmp_path / "r"), "--no-progress")
+    assert code == 2 and "cifar10 not found" in err and err.count("\n") == 1
+
+
+def test_console_script_is_installed():
+    assert any(e.name == "ood-ext" and e.value == "ood_ext.cli:main"
+               for e in entry_points(group="console_scripts"))
+
+
+def test_list(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0 and "fashion-mnist" in out and "mahalanobis" in out and "c-zigzag" in out
+
+
+def test_end_to_end_smoke_benchmark(tmp_path):
+    out = tmp_path / "report"
+    argv = [sys.executable, "-m", "ood_ext.cli", "benchmark", "--id", "digits", "--profile", "smoke",
+            "--ood", "faces,noise,rot90,c-fog,near-c-stripe", "--heldout-class", "3", "--out", str(out),
+            "--no-progress"]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    results = json.loads((out / "results.json").read_text())
+    methods = ["msp", "odin", "energy", "react", "mahalanobis"]
+    assert list(results["metrics"]) == methods
+    for method in methods:
+        assert set(results["metrics"][method]) == {"faces", "noise", "rot90", "c-fog", "near-c-stripe", "heldout-3"}
+        for values in results["metrics"][method].values():
+            assert 0.0 <= values["auroc"] <= 1.0 and 0.0 <= values["fpr95"] <= 1.0
+    # Far OOD noise is easy for the feature-space detector even at smoke scale.
+    assert results["metrics"]["mahalanobis"]["noise"]["auroc"] > 0.9
+    report = (out / "report.md").read_text()
+    assert "## AUROC" in report and "| heldout-3 |" in report
+    for png in ["auroc.png"] + [f"{kind}_{m}.png" for kind in ("roc", "hist") for m in methods]:
+        assert (out / png).stat().st_size > 1000
+    # A second run loads the cached models and reproduces the numbers exactly.
+    second = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert json.loads((out / "results.json").read_text())["metrics"] == results["metrics"]

@@ -50,7 +50,7 @@ def write_build_info(with_cuda: bool) -> None:
 
 
 def extension(with_cuda: bool):
-    cxx = ["-O3", "-g0", "-fopenmp", "-std=c++20"]
+    cxx = ["-O3", "-g0", "-fopenmp", "-std=c++20", "-ffp-contract=off"]
     kwargs = dict(
         name="ood_ext._C",
         sources=sources(with_cuda),

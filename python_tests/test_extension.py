@@ -1,4 +1,8 @@
-"""The compiled library: registration, OpenMP, and the torch-version guard."""
+"""The compiled library: registration, OpenMP, ISA dispatch, and the torch-version guard."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -34,3 +38,32 @@ def test_torch_mismatch_names_both_versions(monkeypatch):
     monkeypatch.setattr(_build_info, "TORCH_VERSION", "1.0.0+fake")
     with pytest.raises(ImportError, match=r"built against torch 1\.0\.0\+fake but torch .* is installed"):
         _extension.load()
+
+
+def test_baseline_and_avx2_kernels_agree_bit_for_bit(tmp_path):
+    """The CPU kernels run an AVX2 copy when the CPU has it; forcing the baseline copy
+    (OOD_EXT_DISABLE_AVX2=1) must give the very same bits (built with -ffp-contract=off)."""
+    script = tmp_path / "ops.py"
+    script.write_text(
+        "import sys, torch, ood_ext\n"
+        "from ood_ext import ops\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "x, mean = torch.randn(300, 70, generator=g), torch.randn(5, 70, generator=g)\n"
+        "u = ops.precision_cholesky(torch.eye(70).expand(5, 70, 70) * 2.0)\n"
+        "a, gr = torch.randn(20, 3, 11, generator=g), torch.randn(20, 3, 9, generator=g)\n"
+        "s = torch.randn(4, 30, 1, 9, 9, generator=g)\n"
+        "torch.save([ops.gaussian_log_prob(x, mean, u, reduce='logsumexp'),\n"
+        "            ops.diag_gaussian_log_prob(x, mean, torch.ones(5, 70)),\n"
+        "            ops.curvature_quadratic_form(a, gr, torch.ones(9, 11)),\n"
+        "            ops.curvature_quadratic_form(a, gr, torch.ones(9, 11), strategy='chunked'),\n"
+        "            ops.curvature_eigen_correction(a, gr, strategy='chunked'),\n"
+        "            ops.multiscale_score_norms(s, torch.ones(4))], sys.argv[1])\n"
+    )
+    outputs = []
+    for disable in ("0", "1"):
+        path = tmp_path / f"out{disable}.pt"
+        env = dict(os.environ, OOD_EXT_DISABLE_AVX2=disable)
+        subprocess.run([sys.executable, str(script), str(path)], env=env, check=True)
+        outputs.append(torch.load(path))
+    for fast, base in zip(*outputs):
+        assert torch.equal(fast, base)

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "../../common/chunking.h"
+#include "../../common/cpu_dispatch.h"
 #include "curvature_impl.h"
 
 namespace ood_ext::curvature {
@@ -12,19 +14,7 @@ namespace {
 // Items per parallel task for `work` elements per item: enough to amortise scheduling.
 int64_t grain(int64_t work) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, work)); }
 
-struct CpuBackend {
-  // Chunks run in parallel, one per thread, each with single-threaded GEMMs on cache-sized data.
-  template <typename Fn>
-  static void for_each_chunk(int64_t N, int64_t rows, const Fn& fn) {
-    const int64_t chunks = (N + rows - 1) / rows;
-    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) fn(c * rows, std::min(rows, N - c * rows));
-    });
-  }
-
-  static int64_t num_workers() { return at::get_num_threads(); }
-  static int64_t worker_index() { return at::get_thread_num(); }
-
+struct CpuBackend : ParallelChunks {
   template <typename T>
   static void pair_products(const T* v, T* out, int64_t N, int64_t positions, int64_t D, T scale_off_diagonal) {
     const int64_t P = num_pairs(positions);
@@ -37,18 +27,22 @@ struct CpuBackend {
   static void pair_reduce(const T* g, const T* V, int64_t N, int64_t positions, int64_t Dout, T* q) {
     const int64_t P = num_pairs(positions);
     at::parallel_for(0, N, grain(P * Dout), [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) {
-        double total = 0.0;
-        for (int64_t p = 0; p < P; ++p) total += pair_term(g, V, n, p, positions, Dout, 0, 1);
-        q[n] = static_cast<T>(total);
-      }
+      run_vectorized([&] {
+        for (int64_t n = begin; n < end; ++n) {
+          double total = 0.0;
+          for (int64_t p = 0; p < P; ++p) total += pair_term(g, V, n, p, positions, Dout, 0, 1);
+          q[n] = static_cast<T>(total);
+        }
+      });
     });
   }
 
   template <typename T>
   static void weighted_sum_squares(const T* M, const T* W, int64_t N, int64_t K, T* q) {
     at::parallel_for(0, N, grain(K), [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) q[n] = static_cast<T>(curvature::weighted_sum_squares(M + n * K, W, K, 0, 1));
+      run_vectorized([&] {
+        for (int64_t n = begin; n < end; ++n) q[n] = static_cast<T>(curvature::weighted_sum_squares(M + n * K, W, K, 0, 1));
+      });
     });
   }
 
@@ -56,10 +50,12 @@ struct CpuBackend {
   static void accumulate_squares(const T* M, int64_t N, int64_t K, double* S) {
     // Tasks own disjoint column ranges of S and walk all rows: no write conflicts.
     at::parallel_for(0, K, 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t n = 0; n < N; ++n) {
-        const T* row = M + n * K;
-        for (int64_t k = begin; k < end; ++k) S[k] += static_cast<double>(row[k]) * static_cast<double>(row[k]);
-      }
+      run_vectorized([&] {
+        for (int64_t n = 0; n < N; ++n) {
+          const T* row = M + n * K;
+          for (int64_t k = begin; k < end; ++k) S[k] += static_cast<double>(row[k]) * static_cast<double>(row[k]);
+        }
+      });
     });
   }
 };

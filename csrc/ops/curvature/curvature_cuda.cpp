@@ -4,20 +4,14 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
+#include "../../common/chunking.h"
 #include "curvature_kernels.h"
 #include "curvature_impl.h"
 
 namespace ood_ext::curvature {
 namespace {
 
-struct CudaBackend {
-  template <typename Fn>
-  static void for_each_chunk(int64_t N, int64_t rows, const Fn& fn) {
-    for (int64_t n0 = 0; n0 < N; n0 += rows) fn(n0, std::min(rows, N - n0));
-  }
-  static int64_t num_workers() { return 1; }
-  static int64_t worker_index() { return 0; }
-
+struct CudaBackend : SequentialChunks {
   template <typename T>
   static void pair_products(const T* v, T* out, int64_t N, int64_t positions, int64_t D, T scale_off_diagonal) {
     C10_CUDA_CHECK(cuda::pair_products<T>(v, out, N, positions, D, scale_off_diagonal,

@@ -67,7 +67,7 @@ void check_weight(const Problem& p, const at::Tensor& weight) {
 int64_t chunk_rows(const Problem& p) {
   // The pair form is GEMM-bound and wants large chunks; the chunked form streams each
   // chunk's [rows, Dout, Din] through cache-sized pieces (measured in benchmarks/).
-  const int64_t budget = p.strategy == Strategy::kPairs ? int64_t{4} << 20 : int64_t{1} << 20;
+  const int64_t budget = p.strategy == Strategy::kPairs ? int64_t{4} << 20 : int64_t{2} << 20;
   const int64_t io = p.T * (p.Din + p.Dout);
   const int64_t per_sample = p.strategy == Strategy::kPairs ? 2 * num_pairs(p.T) * (p.Din + p.Dout) + io
                                                             : 2 * p.Dout * p.Din + io;

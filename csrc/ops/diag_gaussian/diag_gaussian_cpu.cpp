@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../../common/cpu_dispatch.h"
 #include "../../common/density_reduce.h"
 #include "diag_gaussian_impl.h"
 
@@ -24,23 +25,25 @@ struct CpuBackend {
   static void forward(const T* x, const T* mean, const T* inv_var, const double* constant, int64_t N, int64_t C,
                       int64_t D, Reduce reduce, T* out, int64_t* argmax) {
     at::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) {
-        OnlineMaxLse acc;
-        for (int64_t c = 0; c < C; ++c) {
-          const double l = constant[c] - 0.5 * mahalanobis_sq(x + n * D, mean + c * D, inv_var + c * D, D);
-          if (reduce == Reduce::kNone) {
-            out[n * C + c] = static_cast<T>(l);
-          } else {
-            acc.push(l, c);
+      run_vectorized([&] {
+        for (int64_t n = begin; n < end; ++n) {
+          OnlineMaxLse acc;
+          for (int64_t c = 0; c < C; ++c) {
+            const double l = constant[c] - 0.5 * mahalanobis_sq(x + n * D, mean + c * D, inv_var + c * D, D);
+            if (reduce == Reduce::kNone) {
+              out[n * C + c] = static_cast<T>(l);
+            } else {
+              acc.push(l, c);
+            }
+          }
+          if (reduce == Reduce::kMax) {
+            out[n] = static_cast<T>(acc.max);
+            argmax[n] = acc.argmax;
+          } else if (reduce == Reduce::kLogSumExp) {
+            out[n] = static_cast<T>(acc.logsumexp());
           }
         }
-        if (reduce == Reduce::kMax) {
-          out[n] = static_cast<T>(acc.max);
-          argmax[n] = acc.argmax;
-        } else if (reduce == Reduce::kLogSumExp) {
-          out[n] = static_cast<T>(acc.logsumexp());
-        }
-      }
+      });
     });
   }
 

@@ -2,6 +2,8 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include "../../common/chunking.h"
+#include "../../common/cpu_dispatch.h"
 #include "../../common/density_reduce.h"
 #include "gaussian_impl.h"
 
@@ -13,29 +15,31 @@ int64_t grain(const BlockLayout& layout) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, layout.C * layout.D));
 }
 
-struct CpuBackend {
+struct CpuBackend : ParallelChunks {
   template <typename T>
   static void forward_epilogue(const T* y, const T* m, const double* constant, const BlockLayout& layout,
                                Reduce reduce, T* out, int64_t* argmax) {
     const int64_t C = layout.C;
     at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        OnlineMaxLse acc;
-        for (int64_t c = 0; c < C; ++c) {
-          const double l = log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1));
-          if (reduce == Reduce::kNone) {
-            out[b * C + c] = static_cast<T>(l);
-          } else {
-            acc.push(l, c);
+      run_vectorized([&] {
+        for (int64_t b = begin; b < end; ++b) {
+          OnlineMaxLse acc;
+          for (int64_t c = 0; c < C; ++c) {
+            const double l = log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1));
+            if (reduce == Reduce::kNone) {
+              out[b * C + c] = static_cast<T>(l);
+            } else {
+              acc.push(l, c);
+            }
+          }
+          if (reduce == Reduce::kMax) {
+            out[b] = static_cast<T>(acc.max);
+            argmax[b] = acc.argmax;
+          } else if (reduce == Reduce::kLogSumExp) {
+            out[b] = static_cast<T>(acc.logsumexp());
           }
         }
-        if (reduce == Reduce::kMax) {
-          out[b] = static_cast<T>(acc.max);
-          argmax[b] = acc.argmax;
-        } else if (reduce == Reduce::kLogSumExp) {
-          out[b] = static_cast<T>(acc.logsumexp());
-        }
-      }
+      });
     });
   }
 

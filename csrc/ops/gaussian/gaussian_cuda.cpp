@@ -4,13 +4,14 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
+#include "../../common/chunking.h"
 #include "gaussian_kernels.h"
 #include "gaussian_impl.h"
 
 namespace ood_ext::gaussian {
 namespace {
 
-struct CudaBackend {
+struct CudaBackend : SequentialChunks {
   template <typename T>
   static void forward_epilogue(const T* y, const T* m, const double* constant, const BlockLayout& layout,
                                Reduce reduce, T* out, int64_t* argmax) {

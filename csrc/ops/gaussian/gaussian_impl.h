@@ -1,7 +1,7 @@
 // Device-agnostic driver of the full-covariance Gaussian op. It checks the arguments, shifts
 // x by the mean of the class means, multiplies by all classes' factors at once in triangular
 // column blocks (BLAS GEMMs over row chunks, so no [N, C, D] tensor is ever held), and hands
-// the fused pieces to a Backend:
+// the fused pieces to a Backend (which also says how chunks run, see common/chunking.h):
 //
 //   Backend::forward_epilogue<T>(y, m, constant, layout, reduce, out, argmax)
 //        l[b,c] = constant[c] − ½‖y[b,c,:] − m[c,:]‖²; out = l (none, [B, C]) | max (+argmax) | lse
@@ -48,7 +48,7 @@ Prepared prepare(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& 
 
 // Column-block width of the triangular GEMM for dimension D.
 int64_t block_width(int64_t D);
-// Samples per chunk so that one chunk's y stays near 4 MiB.
+// Samples per chunk so that one chunk's y stays near 1 MiB (in a core's L2 cache).
 int64_t chunk_rows(int64_t N, int64_t C, int64_t D, int64_t element_size);
 // Factors of block k of the layout: [start(k) + size(k), C · size(k)], column c·size(k) + j
 // holding U_c[:start(k) + size(k), start(k) + j].
@@ -65,21 +65,22 @@ std::tuple<at::Tensor, at::Tensor> forward(const Prepared& p, const at::Tensor& 
   const auto options = p.x_shifted.options();
   at::Tensor out = reduce == Reduce::kNone ? at::empty({N, C}, options) : at::empty({N}, options);
   at::Tensor argmax = at::empty({reduce == Reduce::kMax ? N : 0}, options.dtype(at::kLong));
-  at::Tensor y = at::empty({B * C * D}, options);
+  at::Tensor scratch = at::empty({Backend::num_workers(), B * C * D}, options);
   const int64_t out_row = reduce == Reduce::kNone ? C : 1;
 
   const BlockLayout full{B, C, D, block_width(D)};
   std::vector<at::Tensor> factors;
   for (int64_t k = 0; k < full.num_blocks(); ++k) factors.push_back(block_factors(prec_chol, full, k));
 
-  for (int64_t b0 = 0; b0 < N; b0 += B) {
-    const BlockLayout layout{std::min(B, N - b0), C, D, full.width};
-    blocked_product(p.x_shifted.narrow(0, b0, layout.B), factors, layout, y);
+  Backend::for_each_chunk(N, B, [&](int64_t b0, int64_t rows) {
+    at::Tensor y = scratch[Backend::worker_index()];
+    const BlockLayout layout{rows, C, D, full.width};
+    blocked_product(p.x_shifted.narrow(0, b0, rows), factors, layout, y);
     Backend::template forward_epilogue<T>(y.const_data_ptr<T>(), p.m.const_data_ptr<T>(),
                                           p.constant.const_data_ptr<double>(), layout, reduce,
                                           out.mutable_data_ptr<T>() + b0 * out_row,
                                           reduce == Reduce::kMax ? argmax.mutable_data_ptr<int64_t>() + b0 : nullptr);
-  }
+  });
   return {out, argmax};
 }
 

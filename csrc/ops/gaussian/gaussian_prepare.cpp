@@ -47,9 +47,9 @@ Prepared prepare(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& 
 int64_t block_width(int64_t D) { return D <= 48 ? D : 16; }
 
 int64_t chunk_rows(int64_t N, int64_t C, int64_t D, int64_t element_size) {
-  constexpr int64_t kBufferBytes = int64_t{4} << 20;
+  constexpr int64_t kBufferBytes = int64_t{1} << 20;
   const int64_t rows = kBufferBytes / std::max<int64_t>(1, C * D * element_size);
-  return std::clamp<int64_t>(rows, std::min<int64_t>(N, 64), N);
+  return std::clamp<int64_t>(rows, std::min<int64_t>(N, 32), N);
 }
 
 at::Tensor block_factors(const at::Tensor& prec_chol, const BlockLayout& layout, int64_t k) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "../../common/cpu_dispatch.h"
 #include "score_norms_impl.h"
 
 namespace ood_ext::score_norms {
@@ -15,15 +16,17 @@ struct CpuBackend {
                     Mode mode, T* out) {
     const int64_t grain = std::max<int64_t>(1, 16384 / P);
     at::parallel_for(0, L * N, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t i = r / N, n = r % N;
-        const double sigma = static_cast<double>(sigmas[i]);
-        const double squares = mode == Mode::kWeighted
-                                   ? sum_squares(scores + r * P, P, 0, 1)
-                                   : residual_squares(scores + r * P, noisy + r * P, clean + n * P,
-                                                      static_cast<T>(1.0 / (sigma * sigma)), P, 0, 1);
-        out[n * L + i] = static_cast<T>(row_norm(mode, squares, sigma));
-      }
+      run_vectorized([&] {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t i = r / N, n = r % N;
+          const double sigma = static_cast<double>(sigmas[i]);
+          const double squares = mode == Mode::kWeighted
+                                     ? sum_squares(scores + r * P, P, 0, 1)
+                                     : residual_squares(scores + r * P, noisy + r * P, clean + n * P,
+                                                        static_cast<T>(1.0 / (sigma * sigma)), P, 0, 1);
+          out[n * L + i] = static_cast<T>(row_norm(mode, squares, sigma));
+        }
+      });
     });
   }
 };

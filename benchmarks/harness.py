@@ -26,8 +26,15 @@ class Comparison:
 
 
 def compare(baseline: Callable[[], object], candidate: Callable[[], object], rounds: int = 25,
-            warmup: int = 3) -> Comparison:
-    """Time both callables `rounds` times, alternating, after `warmup` calls of each."""
+            warmup: int = 3, interleave: bool = True) -> Comparison:
+    """Time both callables `rounds` times after `warmup` calls of each.
+
+    Interleaved by default. With interleave=False each runs its rounds in one block, after a
+    pause: for baselines on another thread pool (scikit-learn's OpenBLAS), whose spinning
+    threads would otherwise steal the cores from whatever runs right after them.
+    """
+    if not interleave:
+        return _blocks(baseline, candidate, rounds, warmup)
     for _ in range(warmup):
         baseline(), candidate()
     base, cand, ratios = [], [], []
@@ -41,6 +48,21 @@ def compare(baseline: Callable[[], object], candidate: Callable[[], object], rou
         cand.append(t2 - t1)
         ratios.append((t1 - t0) / (t2 - t1))
     return Comparison(statistics.median(base) * 1e3, statistics.median(cand) * 1e3, statistics.median(ratios))
+
+
+def _blocks(baseline, candidate, rounds, warmup) -> Comparison:
+    medians = []
+    for fn in (baseline, candidate):
+        time.sleep(0.5)
+        for _ in range(warmup):
+            fn()
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        medians.append(statistics.median(times))
+    return Comparison(medians[0] * 1e3, medians[1] * 1e3, medians[0] / medians[1])
 
 
 def peak_memory_bytes(case: str, args: tuple, name: str) -> int:

@@ -32,8 +32,8 @@ def machine() -> dict:
 def run(rounds: int) -> list[dict]:
     rows = []
 
-    def record(name, baseline_name, fns, base, cand, **extra):
-        c = compare(fns[base], fns[cand], rounds)
+    def record(name, baseline_name, fns, base, cand, interleave=True, **extra):
+        c = compare(fns[base], fns[cand], rounds, interleave=interleave)
         row = dict(case=name, baseline=baseline_name, baseline_ms=round(c.baseline_ms, 3),
                    ood_ext_ms=round(c.candidate_ms, 3), speedup=round(c.speedup, 2), **extra)
         rows.append(row)
@@ -47,23 +47,25 @@ def run(rounds: int) -> list[dict]:
         record(f"gaussian_log_prob N=4096 C=10 D={d} f32", "one GEMM, same FLOPs", fns, "gemm_roofline", "ood_ext")
         fns = cases.gaussian_vs_sklearn(d)
         record(f"gaussian_log_prob GMM D={d} f64", "sklearn score_samples", fns, "sklearn_score_samples",
-               "ood_ext_float64")
+               "ood_ext_float64", interleave=False)
         record(f"gaussian_log_prob GMM D={d} f32", "sklearn score_samples", fns, "sklearn_score_samples",
-               "ood_ext_float32")
+               "ood_ext_float32", interleave=False)
     fns = cases.gmm_scoring()
     record("gaussian_log_prob GMM N=10000 D=10 C=20 f64", "sklearn score_samples", fns, "sklearn_score_samples",
-           "ood_ext")
+           "ood_ext", interleave=False)
     fns = cases.diag_gaussian()
     record("diag_gaussian_log_prob N=4096 C=10 D=256 f32", "torch Normal", fns, "torch_normal", "ood_ext")
 
     for label, shape in (("Linear 256->256 T=1", (64, 1, 257, 256)), ("Conv2d 3x3 32->64 14x14 T=196", (64, 196, 289, 64))):
         fns = cases.curvature(*shape)
-        memory = dict(peak_MiB_ood_ext=round(peak_memory_bytes("curvature", shape, "ood_ext") / 2**20, 2),
-                      peak_MiB_baseline=round(peak_memory_bytes("curvature", shape, "materialised_einsum") / 2**20, 2))
-        record(f"curvature_quadratic_form {label} N=64", "materialised einsum", fns, "materialised_einsum", "ood_ext",
-               **memory)
+        record(f"curvature_quadratic_form {label} N=64", "materialised einsum", fns, "materialised_einsum", "ood_ext")
         record(f"curvature_eigen_correction {label} N=64", "materialised einsum", fns, "materialised_correction",
                "ood_ext_correction")
+        # In child processes, after the timings (spawning perturbs the parent's next timings).
+        rows[-2]["peak_MiB_ood_ext"] = round(peak_memory_bytes("curvature", shape, "ood_ext") / 2**20, 2)
+        rows[-2]["peak_MiB_baseline"] = round(peak_memory_bytes("curvature", shape, "materialised_einsum") / 2**20, 2)
+        print(f"    peak memory: ood_ext {rows[-2]['peak_MiB_ood_ext']} MiB, "
+              f"materialised {rows[-2]['peak_MiB_baseline']} MiB", flush=True)
 
     fns = cases.score_norms()
     for mode in ("weighted", "residual"):

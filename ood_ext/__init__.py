@@ -1,10 +1,23 @@
-"""ood_ext: out-of-distribution detection for PyTorch, on fused C++/CUDA operators."""
+"""ood_ext: out-of-distribution detection for PyTorch, on fused C++/CUDA operators.
+
+`import ood_ext` loads the operator library and `ood_ext.ops`; the other subpackages (data,
+detectors, metrics, models, training, eval) load on first use.
+"""
+
+import importlib
 
 from . import _extension
 
 _extension.load()
 
-from . import data, detectors, metrics, models, ops, training  # noqa: E402
+from . import ops  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["data", "detectors", "metrics", "models", "ops", "training"]
+_LAZY = ("data", "detectors", "eval", "metrics", "models", "training")
+__all__ = ["ops", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ood_ext' has no attribute {name!r}")

@@ -148,7 +148,7 @@ BAD_INPUTS = [
     (lambda: _with(mean=torch.randn(2, 5, dtype=torch.float64)), "mean has shape .*must be 3"),
     (lambda: _with(prec_chol=torch.eye(3, dtype=torch.float64).expand(3, 3, 3)), "prec_chol has shape"),
     (lambda: _with(prec_chol=torch.ones(2, 3, 3, dtype=torch.float64)), "upper triangular"),
-    (lambda: _with(prec_chol=-torch.eye(3, dtype=torch.float64).repeat(2, 1, 1)), "positive diagonal"),
+    (lambda: _with(prec_chol=-torch.eye(3, dtype=torch.float64).repeat(2, 1, 1)), "diagonal of prec_chol must be positive"),
     (lambda: _with(log_weights=torch.zeros(3, dtype=torch.float64)), "log_weights has shape"),
     (lambda: _with(x=torch.full((4, 3), math.nan, dtype=torch.float64)), "x contains NaN or infinite"),
     (lambda: _with(mean=torch.full((2, 3), math.inf, dtype=torch.float64)), "mean contains NaN or infinite"),

@@ -1,9 +1,15 @@
 #include "checks.h"
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <ATen/ops/aminmax.h>
 #include <ATen/ops/stack.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include <sstream>
 
@@ -39,13 +45,66 @@ void check_like(const char* op, const char* name, const at::Tensor& t, const cha
               " but ", ref_name, " has dtype ", ref.scalar_type(), "; all tensors must share one dtype");
 }
 
+namespace {
+
+// min and max over all elements (NaN propagates into both), as doubles. CPU tensors are scanned
+// in place, in parallel only when large: a check on a small tensor never wakes the thread pool
+// (which costs more than the check after a large parallel GEMM). Other devices use ATen.
+std::pair<double, double> value_range(const at::Tensor& t) {
+  if (!t.is_cpu()) {
+    const auto [lo, hi] = at::aminmax(t);
+    const at::Tensor range = at::stack({lo, hi}).to(at::kDouble).cpu();
+    return {range.const_data_ptr<double>()[0], range.const_data_ptr<double>()[1]};
+  }
+  const at::Tensor c = t.contiguous();
+  double lo = INFINITY, hi = -INFINITY;
+  bool nan = false;
+  AT_DISPATCH_FLOATING_TYPES(c.scalar_type(), "value_range", [&] {
+    const scalar_t* p = c.const_data_ptr<scalar_t>();
+    std::atomic<bool> saw_nan{false};
+    const int64_t chunks = at::divup(c.numel(), int64_t{1} << 16);
+    std::vector<double> los(chunks, INFINITY), his(chunks, -INFINITY);
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        double l = INFINITY, h = -INFINITY;
+        bool local_nan = false;
+        for (int64_t i = k << 16; i < std::min(c.numel(), (k + 1) << 16); ++i) {
+          const double v = static_cast<double>(p[i]);
+          local_nan |= v != v;
+          l = std::min(l, v);
+          h = std::max(h, v);
+        }
+        los[k] = l;
+        his[k] = h;
+        if (local_nan) saw_nan = true;
+      }
+    });
+    for (int64_t k = 0; k < chunks; ++k) {
+      lo = std::min(lo, los[k]);
+      hi = std::max(hi, his[k]);
+    }
+    nan = saw_nan;
+  });
+  if (nan) return {std::nan(""), std::nan("")};
+  return {lo, hi};
+}
+
+}  // namespace
+
+bool all_finite(const at::Tensor& t) {
+  if (t.numel() == 0) return true;
+  const auto [lo, hi] = value_range(t);
+  return std::isfinite(lo) && std::isfinite(hi);
+}
+
 void check_finite(const char* op, const char* name, const at::Tensor& t) {
+  TORCH_CHECK(all_finite(t), op, ": ", name, " contains NaN or infinite values");
+}
+
+void check_positive(const char* op, const char* name, const at::Tensor& t, bool strict, const char* what) {
   if (t.numel() == 0) return;
-  // One fused min/max pass (NaN propagates into both) instead of the slower isfinite().all().
-  const auto [lo, hi] = at::aminmax(t);
-  const at::Tensor range = at::stack({lo, hi}).to(at::kDouble).cpu();
-  const double* r = range.const_data_ptr<double>();
-  TORCH_CHECK(std::isfinite(r[0]) && std::isfinite(r[1]), op, ": ", name, " contains NaN or infinite values");
+  const double lo = value_range(t).first;
+  TORCH_CHECK(strict ? lo > 0 : lo >= 0, op, ": ", name, " must be ", what, " (smallest value ", lo, ")");
 }
 
 void check_nonempty(const char* op, const char* name, const at::Tensor& t, int64_t dim) {

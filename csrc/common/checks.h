@@ -24,8 +24,12 @@ void check_floating(const char* op, const char* name, const at::Tensor& t);
 // Same dtype and device as the reference argument.
 void check_like(const char* op, const char* name, const at::Tensor& t, const char* ref_name,
                 const at::Tensor& ref);
+// True when t has no NaN or ±inf (synchronises on CUDA).
+bool all_finite(const at::Tensor& t);
 // No NaN or ±inf (synchronises on CUDA).
 void check_finite(const char* op, const char* name, const at::Tensor& t);
+// Every element > 0 (strict) or ≥ 0; `what` completes the message "<name> must be ...".
+void check_positive(const char* op, const char* name, const at::Tensor& t, bool strict, const char* what);
 // At least one row in dimension `dim`.
 void check_nonempty(const char* op, const char* name, const at::Tensor& t, int64_t dim);
 // reduce ∈ {"none", "max", "logsumexp"}.

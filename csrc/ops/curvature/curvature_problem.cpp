@@ -1,8 +1,5 @@
 // The device-agnostic pieces of the curvature ops: argument checks, strategy and chunk
 // choice, and the GEMM-based rotations.
-#include <ATen/ops/all.h>
-#include <ATen/ops/ge.h>
-
 #include <string>
 
 #include "curvature_impl.h"
@@ -60,8 +57,7 @@ void check_weight(const Problem& p, const at::Tensor& weight) {
   check_size(p.op, "weight", weight, 0, p.Dout, "Dout, from g [N, T, Dout]");
   check_size(p.op, "weight", weight, 1, p.Din, "Din, from a [N, T, Din]");
   check_finite(p.op, "weight", weight);
-  TORCH_CHECK(weight.ge(0).all().item<bool>(), p.op,
-              ": weight must be non-negative (it is an inverse damped curvature, 1 / (S + λ))");
+  check_positive(p.op, "weight", weight, false, "non-negative (an inverse damped curvature, 1 / (S + λ))");
 }
 
 int64_t chunk_rows(const Problem& p) {

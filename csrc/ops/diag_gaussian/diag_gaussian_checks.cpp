@@ -1,6 +1,4 @@
 // Argument checks and per-class constants of the diagonal Gaussian op.
-#include <ATen/ops/all.h>
-#include <ATen/ops/gt.h>
 #include <ATen/ops/log.h>
 
 #include "diag_gaussian_impl.h"
@@ -15,7 +13,7 @@ Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tenso
   check_size(kOp, "var", var, 0, mean.size(0), "C, from mean [C, D]");
   check_size(kOp, "var", var, 1, x.size(1), "D, from x [N, D]");
   check_finite(kOp, "var", var);
-  TORCH_CHECK(var.gt(0).all().item<bool>(), kOp, ": var must be positive everywhere");
+  check_positive(kOp, "var", var, true, "positive everywhere");
   return r;
 }
 

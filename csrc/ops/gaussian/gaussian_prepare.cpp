@@ -28,8 +28,8 @@ Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tenso
   TORCH_CHECK(at::tril(prec_chol, -1).abs().max().item<double>() == 0.0, kOp,
               ": prec_chol must be upper triangular (sklearn's precisions_cholesky_, precision = U Uᵀ), "
               "but it has nonzero entries below the diagonal");
-  TORCH_CHECK(prec_chol.diagonal(0, -2, -1).gt(0).all().item<bool>(), kOp,
-              ": prec_chol must have a positive diagonal (the precision matrix must be positive definite)");
+  check_positive(kOp, "the diagonal of prec_chol", prec_chol.diagonal(0, -2, -1), true,
+                 "positive (the precision matrix must be positive definite)");
   return r;
 }
 

@@ -1,7 +1,4 @@
 // Argument checks of multiscale_score_norms.
-#include <ATen/ops/all.h>
-#include <ATen/ops/gt.h>
-#include <ATen/ops/isfinite.h>
 
 #include <string>
 
@@ -12,7 +9,7 @@ namespace ood_ext::score_norms {
 void check_result(const at::Tensor& out) {
   // NaN / inf anywhere in scores, noisy or clean propagates into its row's norm, so checking
   // the small [N, L] result costs no extra pass over the inputs.
-  TORCH_CHECK(at::isfinite(out).all().item<bool>(), kOp,
+  TORCH_CHECK(all_finite(out), kOp,
               ": scores, noisy or clean contain NaN or infinite values (or values whose squares overflow)");
 }
 
@@ -28,7 +25,7 @@ Mode check_inputs(const at::Tensor& scores, const at::Tensor& sigmas, c10::strin
   check_like(kOp, "sigmas", sigmas, "scores", scores);
   check_size(kOp, "sigmas", sigmas, 0, scores.size(0), "L, from scores [L, N, ...]");
   check_finite(kOp, "sigmas", sigmas);
-  TORCH_CHECK(sigmas.gt(0).all().item<bool>(), kOp, ": sigmas must be positive");
+  check_positive(kOp, "sigmas", sigmas, true, "positive");
   if (mode == "weighted") {
     TORCH_CHECK(!noisy.has_value() && !clean.has_value(), kOp,
                 ": mode='weighted' takes no noisy / clean inputs (did you mean mode='residual'?)");

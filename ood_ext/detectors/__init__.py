@@ -2,5 +2,6 @@
 
 from .base import Detector, NotFittedError, eval_mode
 from .classifier import MSP, ODIN, Energy, Mahalanobis, ReAct
+from .rose import ROSE
 
-__all__ = ["Detector", "Energy", "MSP", "Mahalanobis", "NotFittedError", "ODIN", "ReAct", "eval_mode"]
+__all__ = ["Detector", "Energy", "MSP", "Mahalanobis", "NotFittedError", "ODIN", "ROSE", "ReAct", "eval_mode"]

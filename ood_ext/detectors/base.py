@@ -42,6 +42,17 @@ def eval_mode(*modules: Optional[nn.Module]) -> Iterator[None]:
                 sub.training = flag
 
 
+def map_tensors(value, fn):
+    """Apply fn to every tensor inside nested lists / tuples / dicts (other values unchanged)."""
+    if torch.is_tensor(value):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_tensors(v, fn) for v in value)
+    if isinstance(value, dict):
+        return {k: map_tensors(v, fn) for k, v in value.items()}
+    return value
+
+
 class NotFittedError(RuntimeError):
     """score() was called before fit() (or load_state_dict())."""
 
@@ -103,10 +114,8 @@ class Detector:
         """Fitted tensors and hyperparameters; the model's weights are saved separately."""
         if not self.fitted:
             raise NotFittedError(f"{type(self).__name__} is not fitted: nothing to save")
-        state = {}
-        for name in self.fitted_attributes:
-            value = getattr(self, name)
-            state[name] = value.detach().cpu().clone() if torch.is_tensor(value) else value
+        state = {name: map_tensors(getattr(self, name), lambda t: t.detach().cpu().clone())
+                 for name in self.fitted_attributes}
         return {"type": type(self).__name__, "config": self.config(), "state": state}
 
     def load_state_dict(self, saved: dict) -> "Detector":
@@ -120,8 +129,7 @@ class Detector:
             raise ValueError(f"state lacks {sorted(missing)}")
         device = self.device
         for name in self.fitted_attributes:
-            value = saved["state"][name]
-            setattr(self, name, value.to(device) if torch.is_tensor(value) else value)
+            setattr(self, name, map_tensors(saved["state"][name], lambda t: t.to(device)))
         self.fitted = True
         return self
 
@@ -130,9 +138,8 @@ class Detector:
         if self.model is not None:
             self.model.to(device)
         for name in self.fitted_attributes:
-            value = getattr(self, name, None)
-            if torch.is_tensor(value):
-                setattr(self, name, value.to(device))
+            if hasattr(self, name):
+                setattr(self, name, map_tensors(getattr(self, name), lambda t: t.to(device)))
         return self
 
     def _progress(self, loader: Iterable, desc: str) -> Iterable:

@@ -1,5 +1,6 @@
 """The networks of the five methods and the baselines."""
 
 from .classifier import ResNetClassifier
+from .vae import ConvVAE
 
-__all__ = ["ResNetClassifier"]
+__all__ = ["ConvVAE", "ResNetClassifier"]

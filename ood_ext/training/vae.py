@@ -1,0 +1,45 @@
+"""Training of the ConvVAE (−ELBO, Adam with step decay), optionally on perturbed inputs (the
+background model of Likelihood Ratio)."""
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..data.images import loader
+from .profiles import VAESettings
+from .trainer import Trainer
+
+
+def perturb(x: Tensor, rate: float) -> Tensor:
+    """Each sub-pixel replaced, with probability `rate`, by a uniform 8-bit value (Ren et al.)."""
+    mask = torch.rand_like(x) < rate
+    noise = torch.randint(0, 256, x.shape, device=x.device).to(x.dtype) / 255.0
+    return torch.where(mask, noise, x)
+
+
+def train_vae(model: nn.Module, images: Tensor, settings: VAESettings, device="cpu",
+              checkpoint: Optional[Path] = None, seed: int = 0, perturbation: float = 0.0,
+              progress: bool = True) -> nn.Module:
+    """Minimise the mean −ELBO of images [N, C, 32, 32] in [0, 1]; returns the model in eval mode.
+    perturbation > 0 trains on inputs perturbed afresh every batch. Resumes from `checkpoint`."""
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, settings.step, settings.gamma)
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {"scheduler": scheduler}, checkpoint, seed,
+                      desc="vae" if perturbation == 0 else "background vae", progress=progress)
+
+    def step(batch):
+        x = batch[0].to(device)
+        if perturbation > 0:
+            x = perturb(x, perturbation)
+        loss = model.neg_elbo(x).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"neg_elbo": loss.detach()}
+
+    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
+                step)
+    return model.eval()

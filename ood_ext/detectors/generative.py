@@ -13,6 +13,7 @@ exact log-likelihood works through the same name) and return higher = more OOD:
   of the 8-bit image in bits (both terms in bits, unlike the reference code).
 """
 
+import hashlib
 import io
 import math
 from typing import Optional
@@ -28,12 +29,34 @@ from .base import Detector
 CODECS = ("png", "jp2")
 
 
+class IWAELikelihood:
+    """log p(x) [B] of a model by importance-weighted sampling (K samples), memoised by input
+    content: detectors sharing one instance (NLL, IC, LRatio in a benchmark) estimate each
+    image's likelihood once, and consistently."""
+
+    def __init__(self, model: nn.Module, samples: int = 20):
+        self.model, self.samples = model, int(samples)
+        self._memo: dict = {}
+
+    def __call__(self, x: Tensor) -> Tensor:
+        key = (tuple(x.shape), str(x.dtype), hashlib.blake2b(x.detach().cpu().numpy().tobytes(), digest_size=16).digest())
+        if key not in self._memo:
+            was_training = self.model.training
+            self.model.eval()
+            with torch.no_grad():
+                self._memo[key] = self.model.iwae_log_likelihood(x, self.samples).cpu()
+            self.model.train(was_training)
+        return self._memo[key].to(x.device)
+
+
 class NLL(Detector):
     """Negative log-likelihood −log p(x) by importance-weighted sampling (nats)."""
 
-    def __init__(self, model: nn.Module, samples: int = 20, progress: bool = True):
+    def __init__(self, model: nn.Module, samples: int = 20, likelihood: Optional[IWAELikelihood] = None,
+                 progress: bool = True):
         super().__init__(model, progress)
-        self.samples = int(samples)
+        self.likelihood = likelihood or IWAELikelihood(model, samples)
+        self.samples = self.likelihood.samples
 
     def config(self) -> dict:
         return {"samples": self.samples}
@@ -42,15 +65,18 @@ class NLL(Detector):
         pass
 
     def _score(self, x: Tensor) -> Tensor:
-        return -self.model.iwae_log_likelihood(x, self.samples)
+        return -self.likelihood(x)
 
 
 class LikelihoodRatio(Detector):
     """−(log p_θ(x) − log p_θ0(x)): the model's likelihood against a background model's."""
 
-    def __init__(self, model: nn.Module, background: nn.Module, samples: int = 20, progress: bool = True):
+    def __init__(self, model: nn.Module, background: nn.Module, samples: int = 20,
+                 likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
         super().__init__(model, progress)
-        self.background, self.samples = background, int(samples)
+        self.likelihood = likelihood or IWAELikelihood(model, samples)
+        self.background = IWAELikelihood(background, self.likelihood.samples)
+        self.samples = self.likelihood.samples
 
     def config(self) -> dict:
         return {"samples": self.samples}
@@ -59,8 +85,7 @@ class LikelihoodRatio(Detector):
         pass
 
     def _score(self, x: Tensor) -> Tensor:
-        self.background.eval()
-        return -(self.model.iwae_log_likelihood(x, self.samples) - self.background.iwae_log_likelihood(x, self.samples))
+        return -(self.likelihood(x) - self.background(x))
 
 
 def compressed_bits(images: np.ndarray, codec: str) -> np.ndarray:
@@ -82,11 +107,13 @@ def compressed_bits(images: np.ndarray, codec: str) -> np.ndarray:
 class InputComplexity(Detector):
     """S(x) = NLL_bits(x)/D − L(x)/D (Serrà et al.), D the number of sub-pixels."""
 
-    def __init__(self, model: nn.Module, codec: str = "png", samples: int = 20, progress: bool = True):
+    def __init__(self, model: nn.Module, codec: str = "png", samples: int = 20,
+                 likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
         super().__init__(model, progress)
         if codec not in CODECS:
             raise ValueError(f"codec must be one of {CODECS}, got {codec!r}")
-        self.codec, self.samples = codec, int(samples)
+        self.likelihood = likelihood or IWAELikelihood(model, samples)
+        self.codec, self.samples = codec, self.likelihood.samples
 
     def config(self) -> dict:
         return {"codec": self.codec, "samples": self.samples}
@@ -96,7 +123,7 @@ class InputComplexity(Detector):
 
     def _score(self, x: Tensor) -> Tensor:
         dims = x[0].numel()
-        nll_bits = -self.model.iwae_log_likelihood(x, self.samples).double() / math.log(2)
+        nll_bits = -self.likelihood(x).double() / math.log(2)
         levels = (x.detach() * 255).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         complexity = torch.from_numpy(compressed_bits(levels, self.codec)).to(x.device)
         return ((nll_bits - complexity) / dims).to(x.dtype)
@@ -122,9 +149,11 @@ class LikelihoodRegret(Detector):
 
     def __init__(self, model: nn.Module, steps: int = 100, lr: float = 1e-4, weight_decay: float = 5e-5,
                  samples: int = 20, encoder_prefixes: tuple = ("encoder.", "mean_head.", "logvar_head."),
-                 progress: bool = True):
+                 likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
         super().__init__(model, progress)
-        self.steps, self.lr, self.weight_decay, self.samples = int(steps), float(lr), float(weight_decay), int(samples)
+        self.likelihood = likelihood or IWAELikelihood(model, samples)
+        self.steps, self.lr, self.weight_decay = int(steps), float(lr), float(weight_decay)
+        self.samples = self.likelihood.samples
         self.encoder_prefixes = tuple(encoder_prefixes)
 
     def config(self) -> dict:
@@ -134,7 +163,7 @@ class LikelihoodRegret(Detector):
         pass
 
     def _score(self, x: Tensor) -> Tensor:
-        before = self.model.iwae_log_likelihood(x, self.samples).detach()
+        before = self.likelihood(x)
         params = self._fitted_encoders(x)
         iwae = _Method(self.model, "iwae_log_likelihood", samples=self.samples)
         shared = {f"model.{k}": v.detach() for k, v in self.model.named_parameters() if f"model.{k}" not in params}

@@ -17,7 +17,7 @@ from ..data.images import ImageSet, loader
 from ..data.sources import DatasetNotFoundError
 from ..training import get_profile
 from . import catalog, figures, models
-from .methods import DEFAULT_METHODS, METHODS
+from .methods import DEFAULT_METHODS, METHODS, Context as MethodContext
 from .report import write_report
 from .scoring import grid_metrics, score_sets
 
@@ -127,23 +127,27 @@ def run(config: BenchmarkConfig) -> dict:
     model_info, method_info = {}, {}
     for experiment, exp_train, exp_test, exp_ood in experiments:
         trained = {}
-        for kind in dict.fromkeys(METHODS[m].model for m in config.methods):
+        for kind in dict.fromkeys(k for m in config.methods for k in METHODS[m].models):
             trained[kind] = models.provide(kind, exp_train, exp_test, profile, cache, device, config.seed,
                                            config.progress)
             model_info[f"{kind}@{experiment}"] = trained[kind].info
+        ctx = MethodContext({k: t.model for k, t in trained.items()}, profile, config.progress, {})
         fit_data = exp_train.subset(profile.fit_samples, config.seed + 2)
         for name in config.methods:
-            method, kind = METHODS[name], models.KINDS[METHODS[name].model]
-            detector = method.make(trained[method.model].model, profile, config.progress)
+            method = METHODS[name]
+            kind = models.KINDS[method.models[0]]
+            cap = getattr(profile.generative, method.cap) if method.cap else None
+            detector = method.make(ctx)
             t0 = time.perf_counter()
             detector.fit(loader(kind.inputs(fit_data.images), fit_data.labels, batch_size=256))
             fit_seconds = time.perf_counter() - t0
-            pairs, speed = score_sets(detector, kind.inputs(exp_test.images),
-                                      {s: kind.inputs(d.images) for s, d in exp_ood.items()})
+            pairs, speed = score_sets(detector, kind.inputs(exp_test.subset(cap, config.seed + 4).images),
+                                      {s: kind.inputs(d.subset(cap, config.seed + 5).images)
+                                       for s, d in exp_ood.items()}, batch_size=64 if cap else 256)
             scored[name] += pairs
             if experiment == "main":
                 method_info[name] = {"summary": method.summary, "fit_seconds": fit_seconds,
-                                     "images_per_second": speed}
+                                     "images_per_second": speed, "images_per_set": cap}
 
     grid = grid_metrics(scored)
     config.out.mkdir(parents=True, exist_ok=True)

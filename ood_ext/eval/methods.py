@@ -1,35 +1,90 @@
-"""The detection methods the benchmark knows, by name: which model each needs and how to build
-its detector."""
+"""The detection methods the benchmark knows, by name: which trained models each needs, how to
+build its detector, and how many images per set it scores (expensive methods are capped)."""
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from torch import nn
 
-from ..detectors import MSP, ODIN, Energy, Mahalanobis, ReAct
+from ..detectors import MSP, ODIN, ROSE, Energy, Mahalanobis, ReAct
 from ..detectors.base import Detector
+from ..detectors.generative import IWAELikelihood, InputComplexity, LikelihoodRatio, LikelihoodRegret, NLL
 from ..training import Profile
+
+
+@dataclass
+class Context:
+    """What a method's factory gets: the trained models by kind, the profile, and objects its
+    detectors may share within one experiment (e.g. memoised likelihoods)."""
+
+    models: dict
+    profile: Profile
+    progress: bool
+    shared: dict
+
+    def likelihood(self, kind: str = "vae") -> IWAELikelihood:
+        key = f"likelihood:{kind}"
+        if key not in self.shared:
+            self.shared[key] = IWAELikelihood(self.models[kind], self.profile.generative.iwae_samples)
+        return self.shared[key]
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
-    model: str  # a key of eval.models.KINDS
-    make: Callable[[nn.Module, Profile, bool], Detector]
+    models: tuple  # keys of eval.models.KINDS; the first one's inputs are fed to the detector
+    make: Callable[[Context], Detector]
     summary: str
+    cap: Optional[str] = None  # None, or the GenerativeSettings field capping images per set
+
+
+def vae_loss(model: nn.Module, x):
+    """ROSE's per-sample loss on the VAE: −ELBO with the decoder at the posterior mean."""
+    return model.neg_elbo(x, sample=False)
+
+
+def _rose(fisher: str, aggregate: str = "max"):
+    def make(ctx: Context) -> Detector:
+        g = ctx.profile.generative
+        return ROSE(ctx.models["vae"], vae_loss, "encoder", fisher, 1e-8, aggregate, g.fisher_samples,
+                    g.norm_samples, progress=ctx.progress)
+
+    return make
 
 
 METHODS: dict[str, Method] = {m.name: m for m in [
-    Method("msp", "classifier", lambda m, p, pr: MSP(m, progress=pr), "maximum softmax probability"),
-    Method("odin", "classifier", lambda m, p, pr: ODIN(m, 1000.0, 0.0014, progress=pr),
+    Method("msp", ("classifier",), lambda c: MSP(c.models["classifier"], progress=c.progress),
+           "maximum softmax probability"),
+    Method("odin", ("classifier",), lambda c: ODIN(c.models["classifier"], 1000.0, 0.0014, progress=c.progress),
            "ODIN, T = 1000, ε = 0.0014"),
-    Method("energy", "classifier", lambda m, p, pr: Energy(m, 1.0, progress=pr), "energy score, T = 1"),
-    Method("react", "classifier", lambda m, p, pr: ReAct(m, 0.9, 1.0, progress=pr),
+    Method("energy", ("classifier",), lambda c: Energy(c.models["classifier"], 1.0, progress=c.progress),
+           "energy score, T = 1"),
+    Method("react", ("classifier",), lambda c: ReAct(c.models["classifier"], 0.9, 1.0, progress=c.progress),
            "ReAct (90th percentile clip) + energy"),
-    Method("mahalanobis", "classifier", lambda m, p, pr: Mahalanobis(m, 0.0, progress=pr),
+    Method("mahalanobis", ("classifier",), lambda c: Mahalanobis(c.models["classifier"], 0.0, progress=c.progress),
            "Mahalanobis, tied covariance, penultimate features"),
-    Method("mahalanobis-pre", "classifier", lambda m, p, pr: Mahalanobis(m, 0.001, progress=pr),
+    Method("mahalanobis-pre", ("classifier",),
+           lambda c: Mahalanobis(c.models["classifier"], 0.001, progress=c.progress),
            "Mahalanobis with input preprocessing, ε = 0.001"),
+    Method("rose", ("vae",), _rose("ekfac"), "ROSE on the VAE encoder, EKFAC, max over layers", "samples_per_set"),
+    Method("rose-kfac", ("vae",), _rose("kfac"), "ROSE, KFAC", "samples_per_set"),
+    Method("rose-diag", ("vae",), _rose("diag"), "ROSE, diagonal Fisher", "samples_per_set"),
+    Method("rose-relu", ("vae",), _rose("ekfac", "relu_sum"), "ROSE, EKFAC, Σ ReLU over layers", "samples_per_set"),
+    Method("nll", ("vae",), lambda c: NLL(c.models["vae"], likelihood=c.likelihood(), progress=c.progress),
+           "VAE negative log-likelihood (IWAE)", "samples_per_set"),
+    Method("lr", ("vae",), lambda c: LikelihoodRegret(c.models["vae"], c.profile.generative.regret_steps,
+                                                       likelihood=c.likelihood(), progress=c.progress),
+           "Likelihood Regret (per-sample encoder fit)", "regret_samples_per_set"),
+    Method("lratio", ("vae", "vae-background"),
+           lambda c: LikelihoodRatio(c.models["vae"], c.models["vae-background"], likelihood=c.likelihood(),
+                                     progress=c.progress),
+           "Likelihood Ratio against a background VAE (μ = 0.3)", "samples_per_set"),
+    Method("ic-png", ("vae",), lambda c: InputComplexity(c.models["vae"], "png", likelihood=c.likelihood(),
+                                                         progress=c.progress),
+           "Input Complexity, PNG", "samples_per_set"),
+    Method("ic-jp2", ("vae",), lambda c: InputComplexity(c.models["vae"], "jp2", likelihood=c.likelihood(),
+                                                         progress=c.progress),
+           "Input Complexity, lossless JPEG 2000", "samples_per_set"),
 ]}
 
 DEFAULT_METHODS = ["msp", "odin", "energy", "react", "mahalanobis"]

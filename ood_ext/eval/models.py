@@ -13,8 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from ..data.images import ImageSet, to_tensor
-from ..models import ResNetClassifier
-from ..training import Profile, accuracy, load_model, save_model, train_classifier
+from ..models import ConvVAE, ResNetClassifier
+from ..training import Profile, accuracy, load_model, save_model, train_classifier, train_vae
 
 
 @dataclass
@@ -52,8 +52,39 @@ def _classifier(train: ImageSet, test: ImageSet, profile: Profile, path: Path, d
     return TrainedModel(model, meta)
 
 
+def _vae(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device, seed: int, progress: bool,
+         perturbation: float = 0.0) -> TrainedModel:
+    settings = profile.vae
+    torch.manual_seed(seed)
+    model = ConvVAE(train.images.shape[1], settings.width, settings.latent)
+    if path.exists():
+        return TrainedModel(model.to(device).eval(), load_model(model, path))
+    data = train.subset(profile.generative.train_samples, seed + 3)
+    checkpoint = path.with_name(path.stem + "-checkpoint.pt")
+    train_vae(model, _vae_inputs(data.images), settings, device, checkpoint, seed, perturbation, progress)
+    with torch.no_grad():
+        x = _vae_inputs(test.subset(500, seed).images).to(device)
+        bits = model.neg_elbo(x, sample=False).mean().item() / (np.log(2) * x[0].numel())
+    meta = {"test_neg_elbo_bits_per_dim": bits, "train_samples": len(data), "epochs": settings.epochs}
+    if perturbation:
+        meta["perturbation"] = perturbation
+    save_model(model, path, **meta)
+    checkpoint.unlink(missing_ok=True)
+    return TrainedModel(model, meta)
+
+
+def _vae_inputs(images: np.ndarray) -> Tensor:
+    return to_tensor(images, pad_to=32)
+
+
+def _background_vae(train, test, profile, path, device, seed, progress) -> TrainedModel:
+    return _vae(train, test, profile, path, device, seed + 7, progress, profile.generative.background_perturbation)
+
+
 KINDS: dict[str, ModelKind] = {
     "classifier": ModelKind("classifier", lambda images: to_tensor(images), _classifier),
+    "vae": ModelKind("vae", _vae_inputs, _vae),
+    "vae-background": ModelKind("vae-background", _vae_inputs, _background_vae),
 }
 
 

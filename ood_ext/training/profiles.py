@@ -31,6 +31,20 @@ class VAESettings:
 
 
 @dataclass(frozen=True)
+class GenerativeSettings:
+    """Evaluation settings of the generative-model methods (ROSE and the likelihood baselines)."""
+
+    train_samples: Optional[int]  # ID images the VAEs train on
+    iwae_samples: int  # K of the IWAE log-likelihood
+    regret_steps: int  # Likelihood Regret's per-sample encoder steps
+    samples_per_set: Optional[int]  # images scored per ID / OOD set by these methods
+    regret_samples_per_set: Optional[int]  # the same for Likelihood Regret
+    fisher_samples: int  # ROSE: ID samples for the curvature ...
+    norm_samples: int  # ... and for the per-layer normalisation
+    background_perturbation: float  # Likelihood Ratio: μ of the background model's inputs
+
+
+@dataclass(frozen=True)
 class Profile:
     """Data sizes (None = all) and per-model training settings."""
 
@@ -41,21 +55,31 @@ class Profile:
     fit_samples: Optional[int]  # ID training images detectors are fitted on
     classifier: ClassifierSettings
     vae: VAESettings
+    generative: GenerativeSettings
 
 
 PROFILES = {
     "smoke": Profile("smoke", train_samples=600, test_samples=300, ood_samples=200, fit_samples=300,
                      classifier=ClassifierSettings(width=8, blocks=1, epochs=1, batch_size=64, lr=3e-3,
                                                    weight_decay=5e-4),
-                     vae=VAESettings(width=8, latent=16, epochs=1, batch_size=64, lr=1e-3, step=30, gamma=0.5)),
+                     vae=VAESettings(width=8, latent=16, epochs=1, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                     generative=GenerativeSettings(train_samples=600, iwae_samples=2, regret_steps=2,
+                                                   samples_per_set=100, regret_samples_per_set=20, fisher_samples=100,
+                                                   norm_samples=100, background_perturbation=0.3)),
     "quick": Profile("quick", train_samples=12000, test_samples=2000, ood_samples=1000, fit_samples=5000,
                      classifier=ClassifierSettings(width=16, blocks=1, epochs=4, batch_size=128, lr=2e-3,
                                                    weight_decay=5e-4),
-                     vae=VAESettings(width=32, latent=100, epochs=5, batch_size=64, lr=1e-3, step=30, gamma=0.5)),
+                     vae=VAESettings(width=32, latent=100, epochs=4, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                     generative=GenerativeSettings(train_samples=4000, iwae_samples=5, regret_steps=10,
+                                                   samples_per_set=300, regret_samples_per_set=40, fisher_samples=1000,
+                                                   norm_samples=500, background_perturbation=0.3)),
     "full": Profile("full", train_samples=None, test_samples=None, ood_samples=None, fit_samples=None,
                     classifier=ClassifierSettings(width=64, blocks=2, epochs=30, batch_size=128, lr=1e-3,
                                                   weight_decay=5e-4),
-                    vae=VAESettings(width=32, latent=100, epochs=100, batch_size=64, lr=1e-3, step=30, gamma=0.5)),
+                    vae=VAESettings(width=32, latent=100, epochs=100, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                    generative=GenerativeSettings(train_samples=None, iwae_samples=20, regret_steps=100,
+                                                  samples_per_set=5000, regret_samples_per_set=None, fisher_samples=1000,
+                                                  norm_samples=1000, background_perturbation=0.3)),
 }
 
 

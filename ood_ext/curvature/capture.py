@@ -7,7 +7,10 @@ output gradients. With the layer inputs, each layer's per-sample weight gradient
 
 Supported layers: nn.Linear (T = 1, or the extra dimensions of a higher-rank input) and
 nn.Conv2d with groups = 1 and zero padding (a = unfold columns, T = output pixels). A bias is a
-ones column appended to a.
+ones column appended to a. Any other module can take part by defining
+``curvature_terms(args, outputs, grads) -> (a, g)``: it receives its forward's positional
+arguments, its outputs (a tuple) and the per-sample gradients wrt those outputs, and returns
+Kronecker terms whose Σ_t g_t a_tᵀ is its per-sample parameter gradient (the Glow layers do).
 """
 
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ class LayerTerms:
 def check_supported(module: nn.Module, name: str = "") -> None:
     """Raise ValueError for a layer whose per-sample gradients this module cannot capture."""
     label = name or type(module).__name__
+    if hasattr(module, "curvature_terms"):
+        return
     if isinstance(module, nn.Conv2d):
         if module.groups != 1:
             raise ValueError(f"{label}: Conv2d with groups={module.groups} is not supported (groups must be 1)")
@@ -37,7 +42,8 @@ def check_supported(module: nn.Module, name: str = "") -> None:
         if isinstance(module.padding, str):
             raise ValueError(f"{label}: Conv2d padding={module.padding!r} is not supported (give integers)")
     elif not isinstance(module, nn.Linear):
-        raise ValueError(f"{label}: {type(module).__name__} has no per-sample capture (Linear and Conv2d only)")
+        raise ValueError(f"{label}: {type(module).__name__} has no per-sample capture (Linear, Conv2d, or a "
+                         "module defining curvature_terms)")
 
 
 def _with_bias_column(a: Tensor, module: nn.Module) -> Tensor:
@@ -66,14 +72,18 @@ def per_sample_terms(model: nn.Module, loss_fn: Callable[[nn.Module, Tensor], Te
     """Run loss_fn(model, x) -> [B] once with hooks on `layers`; return the per-sample losses and
     each layer's (a, g). Parameters' .grad are untouched (gradients go to the layer outputs only);
     frozen layers work too."""
-    inputs, outputs = {}, {}
+    args_of, outputs_of = {}, {}
 
     def hook(module, args, output):
-        inputs[module] = args[0].detach()
-        if not output.requires_grad:  # frozen weights: make the output a graph leaf we can differentiate
-            output = output.detach().requires_grad_(True)
-        outputs[module] = output
-        return output
+        if module in args_of:
+            raise ValueError(f"{type(module).__name__} ran more than once in loss_fn's forward pass; layers "
+                             "applied several times (weight sharing) are not supported")
+        args_of[module] = tuple(a.detach() if torch.is_tensor(a) else a for a in args)
+        single = torch.is_tensor(output)
+        outs = tuple(o if o.requires_grad else o.detach().requires_grad_(True)  # frozen: make it a leaf
+                     for o in ((output,) if single else output))
+        outputs_of[module] = outs
+        return outs[0] if single else outs
 
     handles = [layer.register_forward_hook(hook) for layer in layers]
     try:
@@ -81,18 +91,25 @@ def per_sample_terms(model: nn.Module, loss_fn: Callable[[nn.Module, Tensor], Te
             loss = loss_fn(model, x)
             if loss.dim() != 1 or loss.shape[0] != x.shape[0]:
                 raise ValueError(f"loss_fn must return per-sample losses [B], got shape {tuple(loss.shape)}")
-            missing = [type(layer).__name__ for layer in layers if layer not in outputs]
+            missing = [type(layer).__name__ for layer in layers if layer not in outputs_of]
             if missing:
                 raise ValueError(f"layers {missing} did not run in loss_fn's forward pass")
-            grads = torch.autograd.grad(loss.sum(), [outputs[layer] for layer in layers], allow_unused=True)
+            flat = [o for layer in layers for o in outputs_of[layer]]
+            grads = torch.autograd.grad(loss.sum(), flat, allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
-    terms = []
-    for layer, grad in zip(layers, grads):
-        if grad is None:
-            grad = torch.zeros_like(outputs[layer])
-        terms.append(LayerTerms(layer_inputs(layer, inputs[layer]), output_grads(layer, grad.detach())))
+    grads = [torch.zeros_like(o) if g is None else g.detach() for o, g in zip(flat, grads)]
+    terms, start = [], 0
+    for layer in layers:
+        outs = outputs_of[layer]
+        layer_grads = tuple(grads[start : start + len(outs)])
+        start += len(outs)
+        if hasattr(layer, "curvature_terms"):
+            a, g = layer.curvature_terms(args_of[layer], tuple(o.detach() for o in outs), layer_grads)
+            terms.append(LayerTerms(a, g))
+        else:
+            terms.append(LayerTerms(layer_inputs(layer, args_of[layer][0]), output_grads(layer, layer_grads[0])))
     return loss.detach(), terms
 
 

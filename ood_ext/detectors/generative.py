@@ -169,7 +169,8 @@ class LikelihoodRegret(Detector):
         shared = {f"model.{k}": v.detach() for k, v in self.model.named_parameters() if f"model.{k}" not in params}
         after = vmap(lambda p, xi: functional_call(iwae, {**shared, **p}, (xi[None],))[0],
                      randomness="different")(params, x)
-        return (before - after.detach()).to(x.dtype)
+        # LR = NLL_before − NLL_after = log p_after − log p_before: the larger the gain, the more OOD.
+        return (after.detach() - before).to(x.dtype)
 
     def _fitted_encoders(self, x: Tensor) -> dict:
         named = {f"model.{k}": v for k, v in self.model.named_parameters()}

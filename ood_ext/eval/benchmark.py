@@ -128,8 +128,11 @@ def run(config: BenchmarkConfig) -> dict:
     for experiment, exp_train, exp_test, exp_ood in experiments:
         trained = {}
         for kind in dict.fromkeys(k for m in config.methods for k in METHODS[m].models):
-            trained[kind] = models.provide(kind, exp_train, exp_test, profile, cache, device, config.seed,
-                                           config.progress)
+            try:
+                trained[kind] = models.provide(kind, exp_train, exp_test, profile, cache, device, config.seed,
+                                               config.progress)
+            except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
+                raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
             model_info[f"{kind}@{experiment}"] = trained[kind].info
         ctx = MethodContext({k: t.model for k, t in trained.items()}, profile, config.progress, {})
         fit_data = exp_train.subset(profile.fit_samples, config.seed + 2)

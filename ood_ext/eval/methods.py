@@ -43,6 +43,11 @@ def vae_loss(model: nn.Module, x):
     return model.neg_elbo(x, sample=False)
 
 
+def glow_loss(model: nn.Module, x):
+    """ROSE's per-sample loss on Glow: NLL in bits per dimension (eval mode: bin centres)."""
+    return model.nll_bits(x)
+
+
 def _rose(fisher: str, aggregate: str = "max"):
     def make(ctx: Context) -> Detector:
         g = ctx.profile.generative
@@ -70,6 +75,14 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("rose-kfac", ("vae",), _rose("kfac"), "ROSE, KFAC", "samples_per_set"),
     Method("rose-diag", ("vae",), _rose("diag"), "ROSE, diagonal Fisher", "samples_per_set"),
     Method("rose-relu", ("vae",), _rose("ekfac", "relu_sum"), "ROSE, EKFAC, Σ ReLU over layers", "samples_per_set"),
+    Method("rose-glow", ("glow",),
+           lambda c: ROSE(c.models["glow"], glow_loss, c.models["glow"].curvature_layers(), "diag", 1e-8, "max",
+                          c.profile.generative.fisher_samples, c.profile.generative.norm_samples,
+                          progress=c.progress),
+           "ROSE on Glow's invertible 1×1 convolutions, diagonal Fisher", "samples_per_set"),
+    Method("nll-glow", ("glow",), lambda c: NLL(c.models["glow"], likelihood=c.likelihood("glow"),
+                                                 progress=c.progress),
+           "Glow negative log-likelihood (bits/dim up to a constant)", "samples_per_set"),
     Method("nll", ("vae",), lambda c: NLL(c.models["vae"], likelihood=c.likelihood(), progress=c.progress),
            "VAE negative log-likelihood (IWAE)", "samples_per_set"),
     Method("lr", ("vae",), lambda c: LikelihoodRegret(c.models["vae"], c.profile.generative.regret_steps,

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..data.images import ImageSet, to_tensor
-from ..models import ConvVAE, ResNetClassifier
-from ..training import Profile, accuracy, load_model, save_model, train_classifier, train_vae
+from ..models import ConvVAE, Glow, ResNetClassifier
+from ..training import Profile, accuracy, load_model, save_model, train_classifier, train_glow, train_vae
 
 
 @dataclass
@@ -64,7 +66,7 @@ def _vae(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device, 
     train_vae(model, _vae_inputs(data.images), settings, device, checkpoint, seed, perturbation, progress)
     with torch.no_grad():
         x = _vae_inputs(test.subset(500, seed).images).to(device)
-        bits = model.neg_elbo(x, sample=False).mean().item() / (np.log(2) * x[0].numel())
+        bits = model.neg_elbo(x, sample=False).mean().item() / (math.log(2) * x[0].numel())
     meta = {"test_neg_elbo_bits_per_dim": bits, "train_samples": len(data), "epochs": settings.epochs}
     if perturbation:
         meta["perturbation"] = perturbation
@@ -81,10 +83,30 @@ def _background_vae(train, test, profile, path, device, seed, progress) -> Train
     return _vae(train, test, profile, path, device, seed + 7, progress, profile.generative.background_perturbation)
 
 
+def _glow(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device, seed: int,
+          progress: bool) -> TrainedModel:
+    settings = profile.glow
+    torch.manual_seed(seed)
+    model = Glow(train.images.shape[1], 32, settings.levels, settings.steps, settings.hidden)
+    if path.exists():
+        meta = load_model(model, path)
+        return TrainedModel(model.to(device).eval(), meta)
+    data = train.subset(settings.train_samples, seed + 3)
+    checkpoint = path.with_name(path.stem + "-checkpoint.pt")
+    train_glow(model, _vae_inputs(data.images), settings, device, checkpoint, seed, progress)
+    with torch.no_grad():
+        bits = model.nll_bits(_vae_inputs(test.subset(500, seed).images).to(device)).mean().item()
+    meta = {"test_bits_per_dim": bits, "train_samples": len(data), "epochs": settings.epochs}
+    save_model(model, path, **meta)
+    checkpoint.unlink(missing_ok=True)
+    return TrainedModel(model, meta)
+
+
 KINDS: dict[str, ModelKind] = {
     "classifier": ModelKind("classifier", lambda images: to_tensor(images), _classifier),
     "vae": ModelKind("vae", _vae_inputs, _vae),
     "vae-background": ModelKind("vae-background", _vae_inputs, _background_vae),
+    "glow": ModelKind("glow", _vae_inputs, _glow),
 }
 
 

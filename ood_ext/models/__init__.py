@@ -1,6 +1,7 @@
 """The networks of the five methods and the baselines."""
 
 from .classifier import ResNetClassifier
+from .glow import Glow
 from .vae import ConvVAE
 
-__all__ = ["ConvVAE", "ResNetClassifier"]
+__all__ = ["ConvVAE", "Glow", "ResNetClassifier"]

@@ -31,6 +31,20 @@ class VAESettings:
 
 
 @dataclass(frozen=True)
+class GlowSettings:
+    """Glow training (Adamax with a linear warm-up; ROSE paper B.2)."""
+
+    levels: int
+    steps: int
+    hidden: int
+    train_samples: Optional[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_steps: int
+
+
+@dataclass(frozen=True)
 class GenerativeSettings:
     """Evaluation settings of the generative-model methods (ROSE and the likelihood baselines)."""
 
@@ -55,6 +69,7 @@ class Profile:
     fit_samples: Optional[int]  # ID training images detectors are fitted on
     classifier: ClassifierSettings
     vae: VAESettings
+    glow: GlowSettings
     generative: GenerativeSettings
 
 
@@ -63,20 +78,26 @@ PROFILES = {
                      classifier=ClassifierSettings(width=8, blocks=1, epochs=1, batch_size=64, lr=3e-3,
                                                    weight_decay=5e-4),
                      vae=VAESettings(width=8, latent=16, epochs=1, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                     glow=GlowSettings(levels=2, steps=2, hidden=16, train_samples=300, epochs=1, batch_size=32,
+                                       lr=5e-4, warmup_steps=5),
                      generative=GenerativeSettings(train_samples=600, iwae_samples=2, regret_steps=2,
                                                    samples_per_set=100, regret_samples_per_set=20, fisher_samples=100,
                                                    norm_samples=100, background_perturbation=0.3)),
     "quick": Profile("quick", train_samples=12000, test_samples=2000, ood_samples=1000, fit_samples=5000,
                      classifier=ClassifierSettings(width=16, blocks=1, epochs=4, batch_size=128, lr=2e-3,
                                                    weight_decay=5e-4),
-                     vae=VAESettings(width=32, latent=100, epochs=4, batch_size=64, lr=1e-3, step=30, gamma=0.5),
-                     generative=GenerativeSettings(train_samples=4000, iwae_samples=5, regret_steps=10,
-                                                   samples_per_set=300, regret_samples_per_set=40, fisher_samples=1000,
+                     vae=VAESettings(width=32, latent=100, epochs=3, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                     glow=GlowSettings(levels=2, steps=8, hidden=64, train_samples=3000, epochs=2, batch_size=64,
+                                       lr=5e-4, warmup_steps=50),
+                     generative=GenerativeSettings(train_samples=3000, iwae_samples=5, regret_steps=5,
+                                                   samples_per_set=200, regret_samples_per_set=15, fisher_samples=1000,
                                                    norm_samples=500, background_perturbation=0.3)),
     "full": Profile("full", train_samples=None, test_samples=None, ood_samples=None, fit_samples=None,
                     classifier=ClassifierSettings(width=64, blocks=2, epochs=30, batch_size=128, lr=1e-3,
                                                   weight_decay=5e-4),
                     vae=VAESettings(width=32, latent=100, epochs=100, batch_size=64, lr=1e-3, step=30, gamma=0.5),
+                    glow=GlowSettings(levels=2, steps=16, hidden=200, train_samples=None, epochs=50, batch_size=64,
+                                      lr=5e-4, warmup_steps=1000),
                     generative=GenerativeSettings(train_samples=None, iwae_samples=20, regret_steps=100,
                                                   samples_per_set=5000, regret_samples_per_set=None, fisher_samples=1000,
                                                   norm_samples=1000, background_perturbation=0.3)),

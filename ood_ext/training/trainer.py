@@ -36,6 +36,7 @@ class Trainer:
         modules: everything whose state belongs in the checkpoint (models, EMA copies, ...).
         optimizers: the optimisers (their state is checkpointed).
         schedulers: LR schedulers stepped once per epoch.
+        step_schedulers: LR schedulers stepped after every optimisation step (warm-ups).
         checkpoint: file to save after every epoch and to resume from when it exists.
         seed: base seed; epoch e runs under torch.manual_seed(seed·1000 + e).
         desc: progress-bar label.
@@ -43,9 +44,10 @@ class Trainer:
 
     def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
                  schedulers: Optional[dict] = None, checkpoint: Optional[Path] = None, seed: int = 0,
-                 desc: str = "train", progress: bool = True):
+                 desc: str = "train", progress: bool = True, step_schedulers: Optional[dict] = None):
         self.modules, self.optimizers = modules, optimizers
         self.schedulers = schedulers or {}
+        self.step_schedulers = step_schedulers or {}
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.seed, self.desc, self.progress = seed, desc, progress
         self.state = TrainState()
@@ -55,7 +57,7 @@ class Trainer:
     def _restore(self) -> None:
         saved = load(self.checkpoint)
         for group, objects in (("modules", self.modules), ("optimizers", self.optimizers),
-                               ("schedulers", self.schedulers)):
+                               ("schedulers", self.schedulers), ("step_schedulers", self.step_schedulers)):
             if set(saved[group]) != set(objects):
                 raise ValueError(f"{self.checkpoint}: holds {group} {sorted(saved[group])}, not {sorted(objects)}")
             for name, obj in objects.items():
@@ -68,6 +70,7 @@ class Trainer:
         atomic_save({"modules": {k: m.state_dict() for k, m in self.modules.items()},
                      "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                      "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                     "step_schedulers": {k: s.state_dict() for k, s in self.step_schedulers.items()},
                      "epoch": self.state.epoch, "history": self.state.history}, self.checkpoint)
 
     def run(self, epochs: int, batches: Callable[[int], Iterable], step: Callable[[object], dict[str, Tensor]],
@@ -87,6 +90,8 @@ class Trainer:
                        disable=not self.progress)
             for batch in bar:
                 losses = step(batch)
+                for scheduler in self.step_schedulers.values():
+                    scheduler.step()
                 count += 1
                 for name, value in losses.items():
                     sums[name] = sums.get(name, 0.0) + float(value)

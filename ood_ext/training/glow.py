@@ -1,0 +1,35 @@
+"""Training of Glow: NLL in bits per dimension, Adamax with a linear learning-rate warm-up and
+gradient-norm clipping (flows are touchy early on)."""
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..data.images import loader
+from .profiles import GlowSettings
+from .trainer import Trainer
+
+
+def train_glow(model: nn.Module, images: Tensor, settings: GlowSettings, device="cpu",
+               checkpoint: Optional[Path] = None, seed: int = 0, progress: bool = True) -> nn.Module:
+    """Minimise the mean NLL (bits/dim) of images [N, C, H, W] in [0, 1]; returns the model in eval
+    mode. ActNorm layers initialise from the first batch. Resumes from `checkpoint`."""
+    model.to(device)
+    optimizer = torch.optim.Adamax(model.parameters(), lr=settings.lr)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: min(1.0, (it + 1) / settings.warmup_steps))
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {}, checkpoint, seed, desc="glow",
+                      progress=progress, step_schedulers={"warmup": warmup})
+
+    def step(batch):
+        loss = model.nll_bits(batch[0].to(device)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
+        optimizer.step()
+        return {"bits_per_dim": loss.detach()}
+
+    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
+                step)
+    return model.eval()

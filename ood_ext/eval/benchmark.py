@@ -140,6 +140,7 @@ def run(config: BenchmarkConfig) -> dict:
             method = METHODS[name]
             kind = models.KINDS[method.models[0]]
             cap = getattr(profile.generative, method.cap) if method.cap else None
+            torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret) repeat exactly
             detector = method.make(ctx)
             t0 = time.perf_counter()
             detector.fit(loader(kind.inputs(fit_data.images), fit_data.labels, batch_size=256))

@@ -15,9 +15,7 @@ plus Likelihood Regret's throughput. Writes benchmarks/results/rose.json.
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,16 +26,7 @@ from ood_ext.detectors import ROSE  # noqa: E402
 from ood_ext.detectors.generative import LikelihoodRegret  # noqa: E402
 from ood_ext.eval.methods import vae_loss  # noqa: E402
 from ood_ext.models import ConvVAE  # noqa: E402
-
-
-def images_per_second(fn, n_images: int, rounds: int) -> float:
-    fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return n_images / statistics.median(times)
+from harness import throughput as images_per_second  # noqa: E402
 
 
 def main() -> None:

@@ -50,6 +50,17 @@ def compare(baseline: Callable[[], object], candidate: Callable[[], object], rou
     return Comparison(statistics.median(base) * 1e3, statistics.median(cand) * 1e3, statistics.median(ratios))
 
 
+def throughput(fn: Callable[[], object], items: int, rounds: int = 5) -> float:
+    """Items per second of fn (which processes `items`), from the median of `rounds` calls."""
+    fn()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return items / statistics.median(times)
+
+
 def _blocks(baseline, candidate, rounds, warmup) -> Comparison:
     medians = []
     for fn in (baseline, candidate):

@@ -44,4 +44,45 @@ OOD_HOST_DEVICE inline double reduce_grad_weight(Reduce reduce, double grad, dou
   }
 }
 
+// One row b of the op's output: push the C log-densities l[b, c] in class order, then finish.
+// `writer` says whether this thread writes (all CUDA lanes of a warp hold the same values).
+template <typename T>
+struct ReducedRow {
+  Reduce reduce;
+  int64_t C, b;
+  T* out;
+  int64_t* argmax;
+  bool writer;
+  OnlineMaxLse acc{};
+
+  OOD_HOST_DEVICE void push(int64_t c, double l) {
+    if (reduce == Reduce::kNone) {
+      if (writer) out[b * C + c] = static_cast<T>(l);
+    } else {
+      acc.push(l, c);
+    }
+  }
+
+  OOD_HOST_DEVICE void finish() const {
+    if (!writer) return;
+    if (reduce == Reduce::kMax) {
+      out[b] = static_cast<T>(acc.max);
+      argmax[b] = acc.argmax;
+    } else if (reduce == Reduce::kLogSumExp) {
+      out[b] = static_cast<T>(acc.logsumexp());
+    }
+  }
+};
+
+// reduce_grad_weight for (row b, class c) read from the backward op's arguments: grad is
+// [B, C] (none) or [B]; result [B] and argmax [B] are used by logsumexp and max.
+template <typename T>
+OOD_HOST_DEVICE inline double row_grad_weight(Reduce reduce, const T* grad, const T* result, const int64_t* argmax,
+                                              int64_t b, int64_t c, int64_t C, double log_density) {
+  const bool reduced = reduce != Reduce::kNone;
+  return reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[b] : grad[b * C + c]), log_density,
+                            reduced ? static_cast<double>(result[b]) : 0.0, reduce == Reduce::kMax ? argmax[b] : -1,
+                            c);
+}
+
 }  // namespace ood_ext

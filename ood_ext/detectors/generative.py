@@ -49,11 +49,10 @@ class IWAELikelihood:
         return self._memo[key].to(x.device)
 
 
-class NLL(Detector):
-    """Negative log-likelihood −log p(x) by importance-weighted sampling (nats)."""
+class _LikelihoodDetector(Detector):
+    """Shared by the detectors scoring with a model's (memoised) IWAE likelihood; nothing to fit."""
 
-    def __init__(self, model: nn.Module, samples: int = 20, likelihood: Optional[IWAELikelihood] = None,
-                 progress: bool = True):
+    def __init__(self, model: nn.Module, samples: int, likelihood: Optional[IWAELikelihood], progress: bool):
         super().__init__(model, progress)
         self.likelihood = likelihood or IWAELikelihood(model, samples)
         self.samples = self.likelihood.samples
@@ -63,26 +62,26 @@ class NLL(Detector):
 
     def _fit(self, loader) -> None:
         pass
+
+
+class NLL(_LikelihoodDetector):
+    """Negative log-likelihood −log p(x) by importance-weighted sampling (nats)."""
+
+    def __init__(self, model: nn.Module, samples: int = 20, likelihood: Optional[IWAELikelihood] = None,
+                 progress: bool = True):
+        super().__init__(model, samples, likelihood, progress)
 
     def _score(self, x: Tensor) -> Tensor:
         return -self.likelihood(x)
 
 
-class LikelihoodRatio(Detector):
+class LikelihoodRatio(_LikelihoodDetector):
     """−(log p_θ(x) − log p_θ0(x)): the model's likelihood against a background model's."""
 
     def __init__(self, model: nn.Module, background: nn.Module, samples: int = 20,
                  likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
-        super().__init__(model, progress)
-        self.likelihood = likelihood or IWAELikelihood(model, samples)
-        self.background = IWAELikelihood(background, self.likelihood.samples)
-        self.samples = self.likelihood.samples
-
-    def config(self) -> dict:
-        return {"samples": self.samples}
-
-    def _fit(self, loader) -> None:
-        pass
+        super().__init__(model, samples, likelihood, progress)
+        self.background = IWAELikelihood(background, self.samples)
 
     def _score(self, x: Tensor) -> Tensor:
         return -(self.likelihood(x) - self.background(x))
@@ -104,22 +103,18 @@ def compressed_bits(images: np.ndarray, codec: str) -> np.ndarray:
     return np.asarray(lengths, dtype=np.float64)
 
 
-class InputComplexity(Detector):
+class InputComplexity(_LikelihoodDetector):
     """S(x) = NLL_bits(x)/D − L(x)/D (Serrà et al.), D the number of sub-pixels."""
 
     def __init__(self, model: nn.Module, codec: str = "png", samples: int = 20,
                  likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
-        super().__init__(model, progress)
         if codec not in CODECS:
             raise ValueError(f"codec must be one of {CODECS}, got {codec!r}")
-        self.likelihood = likelihood or IWAELikelihood(model, samples)
-        self.codec, self.samples = codec, self.likelihood.samples
+        super().__init__(model, samples, likelihood, progress)
+        self.codec = codec
 
     def config(self) -> dict:
         return {"codec": self.codec, "samples": self.samples}
-
-    def _fit(self, loader) -> None:
-        pass
 
     def _score(self, x: Tensor) -> Tensor:
         dims = x[0].numel()
@@ -140,7 +135,7 @@ class _Method(nn.Module):
         return getattr(self.model, self.method)(x, **self.kwargs)
 
 
-class LikelihoodRegret(Detector):
+class LikelihoodRegret(_LikelihoodDetector):
     """Likelihood Regret (Xiao et al.) for VAEs: NLL(x) − NLL(x; encoder fitted to x).
 
     The encoder parameters (names starting with `encoder_prefixes`) of every sample in a batch
@@ -150,17 +145,12 @@ class LikelihoodRegret(Detector):
     def __init__(self, model: nn.Module, steps: int = 100, lr: float = 1e-4, weight_decay: float = 5e-5,
                  samples: int = 20, encoder_prefixes: tuple = ("encoder.", "mean_head.", "logvar_head."),
                  likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
-        super().__init__(model, progress)
-        self.likelihood = likelihood or IWAELikelihood(model, samples)
+        super().__init__(model, samples, likelihood, progress)
         self.steps, self.lr, self.weight_decay = int(steps), float(lr), float(weight_decay)
-        self.samples = self.likelihood.samples
         self.encoder_prefixes = tuple(encoder_prefixes)
 
     def config(self) -> dict:
         return {"steps": self.steps, "lr": self.lr, "weight_decay": self.weight_decay, "samples": self.samples}
-
-    def _fit(self, loader) -> None:
-        pass
 
     def _score(self, x: Tensor) -> Tensor:
         before = self.likelihood(x)

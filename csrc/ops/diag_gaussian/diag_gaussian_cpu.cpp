@@ -27,21 +27,11 @@ struct CpuBackend {
     at::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
       run_vectorized([&] {
         for (int64_t n = begin; n < end; ++n) {
-          OnlineMaxLse acc;
+          ReducedRow<T> row{reduce, C, n, out, argmax, true};
           for (int64_t c = 0; c < C; ++c) {
-            const double l = constant[c] - 0.5 * mahalanobis_sq(x + n * D, mean + c * D, inv_var + c * D, D);
-            if (reduce == Reduce::kNone) {
-              out[n * C + c] = static_cast<T>(l);
-            } else {
-              acc.push(l, c);
-            }
+            row.push(c, constant[c] - 0.5 * mahalanobis_sq(x + n * D, mean + c * D, inv_var + c * D, D));
           }
-          if (reduce == Reduce::kMax) {
-            out[n] = static_cast<T>(acc.max);
-            argmax[n] = acc.argmax;
-          } else if (reduce == Reduce::kLogSumExp) {
-            out[n] = static_cast<T>(acc.logsumexp());
-          }
+          row.finish();
         }
       });
     });
@@ -61,10 +51,7 @@ struct CpuBackend {
           const T* ic = inv_var + c * D;
           const double l =
               reduce == Reduce::kLogSumExp ? constant[c] - 0.5 * mahalanobis_sq(xn, mc, ic, D) : 0.0;
-          const bool reduced = reduce != Reduce::kNone;
-          const double w = reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[n] : grad[n * C + c]), l,
-                                              reduced ? static_cast<double>(result[n]) : 0.0,
-                                              reduce == Reduce::kMax ? argmax[n] : -1, c);
+          const double w = row_grad_weight(reduce, grad, result, argmax, n, c, C, l);
           weight[n * C + c] = static_cast<T>(w);
           if (w == 0.0) continue;
           for (int64_t d = 0; d < D; ++d) gx[d] += w * grad_x_term(xn[d], mc[d], ic[d]);

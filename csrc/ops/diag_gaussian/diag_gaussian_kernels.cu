@@ -29,22 +29,9 @@ __global__ void forward_kernel(const T* x, const T* mean, const T* inv_var, cons
   const int64_t n = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (n >= N) return;
-  OnlineMaxLse acc;
-  for (int64_t c = 0; c < C; ++c) {
-    const double l = constant[c] - 0.5 * warp_mahalanobis_sq(x, mean, inv_var, n, c, D, lane);
-    if (reduce == Reduce::kNone) {
-      if (lane == 0) out[n * C + c] = static_cast<T>(l);
-    } else {
-      acc.push(l, c);
-    }
-  }
-  if (lane != 0) return;
-  if (reduce == Reduce::kMax) {
-    out[n] = static_cast<T>(acc.max);
-    argmax[n] = acc.argmax;
-  } else if (reduce == Reduce::kLogSumExp) {
-    out[n] = static_cast<T>(acc.logsumexp());
-  }
+  ReducedRow<T> row{reduce, C, n, out, argmax, lane == 0};
+  for (int64_t c = 0; c < C; ++c) row.push(c, constant[c] - 0.5 * warp_mahalanobis_sq(x, mean, inv_var, n, c, D, lane));
+  row.finish();
 }
 
 template <typename T>
@@ -54,14 +41,11 @@ __global__ void backward_rows_kernel(const T* x, const T* mean, const T* inv_var
   const int64_t n = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (n >= N) return;
-  const bool reduced = reduce != Reduce::kNone;
   for (int64_t c = 0; c < C; ++c) {
     const double l = reduce == Reduce::kLogSumExp
                          ? constant[c] - 0.5 * warp_mahalanobis_sq(x, mean, inv_var, n, c, D, lane)
                          : 0.0;
-    const double w = reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[n] : grad[n * C + c]), l,
-                                        reduced ? static_cast<double>(result[n]) : 0.0,
-                                        reduce == Reduce::kMax ? argmax[n] : -1, c);
+    const double w = row_grad_weight(reduce, grad, result, argmax, n, c, C, l);
     if (lane == 0) weight[n * C + c] = static_cast<T>(w);
   }
   __syncwarp();

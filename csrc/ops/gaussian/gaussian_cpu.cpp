@@ -23,21 +23,9 @@ struct CpuBackend : ParallelChunks {
     at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
       run_vectorized([&] {
         for (int64_t b = begin; b < end; ++b) {
-          OnlineMaxLse acc;
-          for (int64_t c = 0; c < C; ++c) {
-            const double l = log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1));
-            if (reduce == Reduce::kNone) {
-              out[b * C + c] = static_cast<T>(l);
-            } else {
-              acc.push(l, c);
-            }
-          }
-          if (reduce == Reduce::kMax) {
-            out[b] = static_cast<T>(acc.max);
-            argmax[b] = acc.argmax;
-          } else if (reduce == Reduce::kLogSumExp) {
-            out[b] = static_cast<T>(acc.logsumexp());
-          }
+          ReducedRow<T> row{reduce, C, b, out, argmax, true};
+          for (int64_t c = 0; c < C; ++c) row.push(c, log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1)));
+          row.finish();
         }
       });
     });
@@ -47,15 +35,12 @@ struct CpuBackend : ParallelChunks {
   static void backward_scale(T* y, const T* m, const double* constant, const BlockLayout& layout, Reduce reduce,
                              const T* grad, const T* result, const int64_t* argmax, T* weight) {
     const int64_t C = layout.C;
-    const bool reduced = reduce != Reduce::kNone;
     at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
         for (int64_t c = 0; c < C; ++c) {
           const double l =
               reduce == Reduce::kLogSumExp ? log_density(constant[c], mahalanobis_sq(y, m, layout, b, c, 0, 1)) : 0.0;
-          const double w = reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[b] : grad[b * C + c]), l,
-                                              reduced ? static_cast<double>(result[b]) : 0.0,
-                                              reduce == Reduce::kMax ? argmax[b] : -1, c);
+          const double w = row_grad_weight(reduce, grad, result, argmax, b, c, C, l);
           weight[b * C + c] = static_cast<T>(w);
           scale_residual(y, m, layout, b, c, w, 0, 1);
         }

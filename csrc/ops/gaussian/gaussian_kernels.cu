@@ -18,22 +18,11 @@ __global__ void forward_epilogue_kernel(const T* y, const T* m, const double* co
   const int64_t b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (b >= layout.B) return;
-  OnlineMaxLse acc;
+  ReducedRow<T> row{reduce, layout.C, b, out, argmax, lane == 0};
   for (int64_t c = 0; c < layout.C; ++c) {
-    const double l = log_density(constant[c], warp_sum(mahalanobis_sq(y, m, layout, b, c, lane, kWarp)));
-    if (reduce == Reduce::kNone) {
-      if (lane == 0) out[b * layout.C + c] = static_cast<T>(l);
-    } else {
-      acc.push(l, c);
-    }
+    row.push(c, log_density(constant[c], warp_sum(mahalanobis_sq(y, m, layout, b, c, lane, kWarp))));
   }
-  if (lane != 0) return;
-  if (reduce == Reduce::kMax) {
-    out[b] = static_cast<T>(acc.max);
-    argmax[b] = acc.argmax;
-  } else if (reduce == Reduce::kLogSumExp) {
-    out[b] = static_cast<T>(acc.logsumexp());
-  }
+  row.finish();
 }
 
 template <typename T>
@@ -42,14 +31,11 @@ __global__ void backward_scale_kernel(T* y, const T* m, const double* constant, 
   const int64_t b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
   const int lane = threadIdx.x % kWarp;
   if (b >= layout.B) return;
-  const bool reduced = reduce != Reduce::kNone;
   for (int64_t c = 0; c < layout.C; ++c) {
     const double l = reduce == Reduce::kLogSumExp
                          ? log_density(constant[c], warp_sum(mahalanobis_sq(y, m, layout, b, c, lane, kWarp)))
                          : 0.0;
-    const double w = reduce_grad_weight(reduce, static_cast<double>(reduced ? grad[b] : grad[b * layout.C + c]), l,
-                                        reduced ? static_cast<double>(result[b]) : 0.0,
-                                        reduce == Reduce::kMax ? argmax[b] : -1, c);
+    const double w = row_grad_weight(reduce, grad, result, argmax, b, c, layout.C, l);
     if (lane == 0) weight[b * layout.C + c] = static_cast<T>(w);
     scale_residual(y, m, layout, b, c, w, lane, kWarp);
   }

@@ -4,7 +4,7 @@
 #   make run         the main job: OOD benchmark on the embedded default data → runs/report/
 #   make test        pytest over python_tests/ and the C++ GoogleTest suite (ctest)
 #   make cuda-check  build against torch 2.14.1+cu130 with nvcc, import, list the CUDA kernels
-#   make bench       op and ROSE benchmarks → benchmarks/results/{ops,rose}.json
+#   make bench       op, ROSE and MSMA benchmarks → benchmarks/results/{ops,rose,msma}.json
 #   make build       incremental in-place build for development (python setup.py build_ext)
 
 SHELL := /bin/bash
@@ -54,6 +54,7 @@ run: install
 bench: install
 	$(BIN)/python benchmarks/run_benchmarks.py
 	$(BIN)/python benchmarks/bench_rose.py
+	$(BIN)/python benchmarks/bench_msma.py
 
 build: deps $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_CPU) numpy ninja setuptools wheel

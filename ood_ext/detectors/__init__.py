@@ -2,6 +2,7 @@
 
 from .base import Detector, NotFittedError, eval_mode
 from .classifier import MSP, ODIN, Energy, Mahalanobis, ReAct
+from .msma import MSMA, RotNCSN
 from .rose import ROSE
 
-__all__ = ["Detector", "Energy", "MSP", "Mahalanobis", "NotFittedError", "ODIN", "ROSE", "ReAct", "eval_mode"]
+__all__ = ["Detector", "Energy", "MSMA", "MSP", "Mahalanobis", "NotFittedError", "ODIN", "ROSE", "ReAct", "RotNCSN", "eval_mode"]

@@ -135,12 +135,13 @@ def run(config: BenchmarkConfig) -> dict:
                 raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
             model_info[f"{kind}@{experiment}"] = trained[kind].info
         ctx = MethodContext({k: t.model for k, t in trained.items()}, profile, config.progress, {})
-        fit_data = exp_train.subset(profile.fit_samples, config.seed + 2)
         for name in config.methods:
             method = METHODS[name]
             kind = models.KINDS[method.models[0]]
-            cap = getattr(profile.generative, method.cap) if method.cap else None
-            torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret) repeat exactly
+            cap = method.cap(profile) if method.cap else None
+            fit_data = exp_train.subset(method.fit_cap(profile) if method.fit_cap else profile.fit_samples,
+                                        config.seed + 2)
+            torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
             detector = method.make(ctx)
             t0 = time.perf_counter()
             detector.fit(loader(kind.inputs(fit_data.images), fit_data.labels, batch_size=256))

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from ..data.images import ImageSet, to_tensor
-from ..models import ConvVAE, Glow, ResNetClassifier
-from ..training import Profile, accuracy, load_model, save_model, train_classifier, train_glow, train_vae
+from ..models import NCSN, ConvVAE, Glow, ResNetClassifier
+from ..training import (Profile, accuracy, denoising_loss, load_model, save_model, train_classifier, train_glow,
+                        train_ncsn, train_vae)
 
 
 @dataclass
@@ -102,11 +103,39 @@ def _glow(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device,
     return TrainedModel(model, meta)
 
 
+def _score_network(train: ImageSet, test: ImageSet, profile: Profile, path: Path, device, seed: int,
+                   progress: bool, rotation: bool = False) -> TrainedModel:
+    settings = profile.ncsn
+    torch.manual_seed(seed)
+    model = NCSN(train.images.shape[1], settings.width, settings.levels)
+    if path.exists():
+        return TrainedModel(model.to(device).eval(), load_model(model, path))
+    data = train.subset(settings.train_samples, seed + 3)
+    checkpoint = path.with_name(path.stem + "-checkpoint.pt")
+    train_ncsn(model, to_tensor(data.images), settings, rotation, device, checkpoint, seed, progress)
+    with torch.no_grad():
+        x = to_tensor(test.subset(500, seed).images).to(device)
+        torch.manual_seed(seed)
+        level = torch.randint(0, model.num_levels, (len(x),), device=device)
+        turns = torch.randint(0, 4, (len(x),), device=device) if rotation else None
+        loss = denoising_loss(model, x, level, torch.randn_like(x), turns).mean().item()
+    meta = {"test_dsm_loss": loss, "train_samples": len(data), "epochs": settings.epochs}
+    save_model(model, path, **meta)
+    checkpoint.unlink(missing_ok=True)
+    return TrainedModel(model, meta)
+
+
+def _rotncsn(train, test, profile, path, device, seed, progress) -> TrainedModel:
+    return _score_network(train, test, profile, path, device, seed, progress, rotation=True)
+
+
 KINDS: dict[str, ModelKind] = {
     "classifier": ModelKind("classifier", lambda images: to_tensor(images), _classifier),
     "vae": ModelKind("vae", _vae_inputs, _vae),
     "vae-background": ModelKind("vae-background", _vae_inputs, _background_vae),
     "glow": ModelKind("glow", _vae_inputs, _glow),
+    "ncsn": ModelKind("ncsn", lambda images: to_tensor(images), _score_network),
+    "rotncsn": ModelKind("rotncsn", lambda images: to_tensor(images), _rotncsn),
 }
 
 

@@ -2,6 +2,7 @@
 
 from .classifier import ResNetClassifier
 from .glow import Glow
+from .ncsn import NCSN
 from .vae import ConvVAE
 
-__all__ = ["ConvVAE", "Glow", "ResNetClassifier"]
+__all__ = ["ConvVAE", "Glow", "NCSN", "ResNetClassifier"]

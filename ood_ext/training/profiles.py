@@ -45,6 +45,20 @@ class GlowSettings:
 
 
 @dataclass(frozen=True)
+class NCSNSettings:
+    """Score network (NCSN / RotNCSN) training with denoising score matching (Adam)."""
+
+    width: int
+    levels: int
+    train_samples: Optional[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    samples_per_set: Optional[int]  # images scored per ID / OOD set (40 network passes each for f_rot)
+    fit_samples: Optional[int]  # ID training images whose normality vectors fit the density model
+
+
+@dataclass(frozen=True)
 class GenerativeSettings:
     """Evaluation settings of the generative-model methods (ROSE and the likelihood baselines)."""
 
@@ -70,6 +84,7 @@ class Profile:
     classifier: ClassifierSettings
     vae: VAESettings
     glow: GlowSettings
+    ncsn: NCSNSettings
     generative: GenerativeSettings
 
 
@@ -80,6 +95,8 @@ PROFILES = {
                      vae=VAESettings(width=8, latent=16, epochs=1, batch_size=64, lr=1e-3, step=30, gamma=0.5),
                      glow=GlowSettings(levels=2, steps=2, hidden=16, train_samples=300, epochs=1, batch_size=32,
                                        lr=5e-4, warmup_steps=5),
+                     ncsn=NCSNSettings(width=4, levels=10, train_samples=300, epochs=1, batch_size=32, lr=1e-3,
+                                       samples_per_set=50, fit_samples=100),
                      generative=GenerativeSettings(train_samples=600, iwae_samples=2, regret_steps=2,
                                                    samples_per_set=100, regret_samples_per_set=20, fisher_samples=100,
                                                    norm_samples=100, background_perturbation=0.3)),
@@ -89,6 +106,8 @@ PROFILES = {
                      vae=VAESettings(width=32, latent=100, epochs=3, batch_size=64, lr=1e-3, step=30, gamma=0.5),
                      glow=GlowSettings(levels=2, steps=8, hidden=64, train_samples=3000, epochs=2, batch_size=64,
                                        lr=5e-4, warmup_steps=50),
+                     ncsn=NCSNSettings(width=16, levels=10, train_samples=3000, epochs=3, batch_size=64, lr=1e-3,
+                                       samples_per_set=50, fit_samples=500),
                      generative=GenerativeSettings(train_samples=3000, iwae_samples=5, regret_steps=5,
                                                    samples_per_set=200, regret_samples_per_set=15, fisher_samples=1000,
                                                    norm_samples=500, background_perturbation=0.3)),
@@ -98,6 +117,8 @@ PROFILES = {
                     vae=VAESettings(width=32, latent=100, epochs=100, batch_size=64, lr=1e-3, step=30, gamma=0.5),
                     glow=GlowSettings(levels=2, steps=16, hidden=200, train_samples=None, epochs=50, batch_size=64,
                                       lr=5e-4, warmup_steps=1000),
+                    ncsn=NCSNSettings(width=64, levels=10, train_samples=None, epochs=100, batch_size=128, lr=1e-3,
+                                      samples_per_set=None, fit_samples=None),
                     generative=GenerativeSettings(train_samples=None, iwae_samples=20, regret_steps=100,
                                                   samples_per_set=5000, regret_samples_per_set=None, fisher_samples=1000,
                                                   norm_samples=1000, background_perturbation=0.3)),

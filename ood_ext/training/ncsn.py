@@ -1,0 +1,66 @@
+"""Denoising score matching for the NCSN and its rotation-augmented variant (RotNCSN).
+
+Loss per sample, level i ~ U{1..L}, x̃ = x + σ_i ε:
+    NCSN:     ½ σ_i² ‖s_θ(x̃, i) + (x̃ − x)/σ_i²‖²
+    RotNCSN:  ½ σ_i² ‖s_θ(r(x̃), i) + (x̃ − x)/σ_i²‖²,  r a random rotation by 0/90/180/270°
+RotNCSN's convention (seed 004, eq. 4): the network sees the *rotated* noisy image but is asked
+for the *original, unrotated* noise term — it must undo the rotation, which makes it
+orientation- and shape-aware. Scoring (detectors.msma) uses the same convention.
+"""
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..data.images import loader
+from .profiles import NCSNSettings
+from .trainer import Trainer
+
+ROTATIONS = (0, 1, 2, 3)  # multiples of 90° (counter-clockwise, torch.rot90 over H, W)
+
+
+def rotate(x: Tensor, turns: Tensor) -> Tensor:
+    """Each image x[b] rotated by turns[b] × 90° counter-clockwise: [B, C, H, W] (H = W)."""
+    out = torch.empty_like(x)
+    for k in ROTATIONS:
+        chosen = turns == k
+        if chosen.any():
+            out[chosen] = torch.rot90(x[chosen], k, dims=(2, 3))
+    return out
+
+
+def denoising_loss(model: nn.Module, x: Tensor, level: Tensor, noise: Tensor,
+                   turns: Optional[Tensor] = None) -> Tensor:
+    """Per-sample DSM loss [B] for given levels [B], unit noise ε [B, C, H, W] and (RotNCSN)
+    rotations [B]: ½ σ² ‖s(r(x + σε), i) + ε/σ‖², the target being the unrotated noise term."""
+    sigma = model.sigmas[level].view(-1, 1, 1, 1)
+    noisy = x + sigma * noise
+    inputs = noisy if turns is None else rotate(noisy, turns)
+    residual = model(inputs, level) + noise / sigma  # (x̃ − x)/σ² = ε/σ
+    return 0.5 * (sigma**2 * residual**2).flatten(1).sum(1)
+
+
+def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, rotation: bool = False, device="cpu",
+               checkpoint: Optional[Path] = None, seed: int = 0, progress: bool = True) -> nn.Module:
+    """Train a score network on images [N, C, H, W] in [0, 1] (RotNCSN when rotation=True);
+    returns it in eval mode. Resumes from `checkpoint`."""
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {}, checkpoint, seed,
+                      desc="rotncsn" if rotation else "ncsn", progress=progress)
+
+    def step(batch):
+        x = batch[0].to(device)
+        level = torch.randint(0, model.num_levels, (x.shape[0],), device=device)
+        turns = torch.randint(0, 4, (x.shape[0],), device=device) if rotation else None
+        loss = denoising_loss(model, x, level, torch.randn_like(x), turns).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"dsm": loss.detach()}
+
+    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
+                step)
+    return model.eval()

@@ -50,29 +50,28 @@ def compare(baseline: Callable[[], object], candidate: Callable[[], object], rou
     return Comparison(statistics.median(base) * 1e3, statistics.median(cand) * 1e3, statistics.median(ratios))
 
 
-def throughput(fn: Callable[[], object], items: int, rounds: int = 5) -> float:
-    """Items per second of fn (which processes `items`), from the median of `rounds` calls."""
-    fn()
+def median_seconds(fn: Callable[[], object], rounds: int, warmup: int = 1) -> float:
+    """Median wall time of `rounds` calls of fn, after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return items / statistics.median(times)
+    return statistics.median(times)
+
+
+def throughput(fn: Callable[[], object], items: int, rounds: int = 5) -> float:
+    """Items per second of fn (which processes `items`), from the median of `rounds` calls."""
+    return items / median_seconds(fn, rounds)
 
 
 def _blocks(baseline, candidate, rounds, warmup) -> Comparison:
     medians = []
     for fn in (baseline, candidate):
         time.sleep(0.5)
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        medians.append(statistics.median(times))
+        medians.append(median_seconds(fn, rounds, warmup))
     return Comparison(medians[0] * 1e3, medians[1] * 1e3, medians[0] / medians[1])
 
 

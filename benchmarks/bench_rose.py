@@ -56,7 +56,7 @@ def main() -> None:
     def per_sample_loop():
         rows = []
         for n in range(len(x)):
-            grads = torch.autograd.grad(vae_loss(model, x[n : n + 1]).sum(), [l.weight for l in rose.layers])
+            grads = torch.autograd.grad(vae_loss(model, x[n : n + 1]).sum(), [layer.weight for layer in rose.layers])
             row = []
             for g, c in zip(grads, curv):
                 rotated = c["basis_g"].T.float() @ g.flatten(1) @ c["basis_a"].float()

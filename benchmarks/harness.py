@@ -13,7 +13,6 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
 
 
 @dataclass

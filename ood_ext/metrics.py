@@ -4,7 +4,6 @@ threshold metrics, in-distribution is the positive class (methods.md §7).
 All functions take array-likes (numpy, torch, lists) of ID and OOD scores.
 """
 
-from typing import Optional
 
 import numpy as np
 import torch

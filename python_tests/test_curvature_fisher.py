@@ -3,7 +3,6 @@ equals the dense computation, and fitting details."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ood_ext.curvature import check_supported, fit_curvature, per_sample_gradients, per_sample_terms

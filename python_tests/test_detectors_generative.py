@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ood_ext.curvature import LayerCurvature
 from ood_ext.detectors import ROSE
 from ood_ext.detectors.generative import (IWAELikelihood, InputComplexity, LikelihoodRatio, LikelihoodRegret, NLL,
                                           compressed_bits)

@@ -7,7 +7,6 @@ op against scikit-learn's score_samples. Writes benchmarks/results/msma.json.
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import cases  # noqa: E402
-from harness import compare, throughput  # noqa: E402
+from harness import compare, machine, throughput  # noqa: E402
 from ood_ext.detectors.msma import normality_vectors  # noqa: E402
 from ood_ext.models import NCSN  # noqa: E402
 
@@ -42,8 +41,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = NCSN(1, args.width, 10).eval()
     x = torch.rand(args.batch, 1, 28, 28)
-    results = {"machine": {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                           "torch": torch.__version__}, "width": args.width, "batch": args.batch}
+    results = {"machine": machine(), "width": args.width, "batch": args.batch}
     with torch.no_grad():
         for features in ("msma", "rec", "rot"):
             results[f"{features}_fused_images_per_s"] = throughput(lambda: normality_vectors(model, x, features),

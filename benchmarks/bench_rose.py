@@ -14,7 +14,6 @@ plus Likelihood Regret's throughput. Writes benchmarks/results/rose.json.
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ood_ext.detectors import ROSE  # noqa: E402
 from ood_ext.detectors.generative import LikelihoodRegret  # noqa: E402
 from ood_ext.eval.methods import vae_loss  # noqa: E402
 from ood_ext.models import ConvVAE  # noqa: E402
-from harness import throughput as images_per_second  # noqa: E402
+from harness import machine, throughput as images_per_second  # noqa: E402
 
 
 def main() -> None:
@@ -80,7 +79,7 @@ def main() -> None:
         return normalise(torch.stack(columns, 1))
 
     results = {
-        "machine": {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": machine(),
         "batch": args.batch,
         "rose_images_per_s": images_per_second(lambda: rose.score(x), args.batch, args.rounds),
         "forward_backward_images_per_s": images_per_second(forward_backward, args.batch, args.rounds),

@@ -5,14 +5,22 @@ load of a shared machine hits both alike.
 """
 
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+import torch
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 @dataclass

@@ -8,25 +8,13 @@ and peak memory or bandwidth where the issue asks for them.
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import cases  # noqa: E402
-from harness import compare, peak_memory_bytes  # noqa: E402
-
-
-def machine() -> dict:
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-    }
+from harness import compare, machine, peak_memory_bytes  # noqa: E402
 
 
 def run(rounds: int) -> list[dict]:

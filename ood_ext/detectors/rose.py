@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..curvature import KINDS, LayerCurvature, check_supported, fit_curvature, per_sample_terms
+from ..ops import curvature_quadratic_form
 from .base import Detector, batch_inputs
 
 AGGREGATES = ("max", "relu_sum")
@@ -76,6 +77,7 @@ class ROSE(Detector):
         self.loss_fn, self.layers = loss_fn, resolve_layers(model, layers)
         self.fisher, self.damping, self.aggregate = fisher, float(damping), aggregate
         self.fisher_samples, self.norm_samples = int(fisher_samples), int(norm_samples)
+        self._prepared: dict = {}  # (dtype, device) → curvatures ready for scoring
 
     def config(self) -> dict:
         return {"fisher": self.fisher, "damping": self.damping, "aggregate": self.aggregate,
@@ -84,8 +86,8 @@ class ROSE(Detector):
 
     def _fit(self, loader: Iterable) -> None:
         data = self._collect(loader, self.fisher_samples + self.norm_samples)
-        n_fisher = min(self.fisher_samples, len(data) // 2) if len(data) < self.fisher_samples + 2 else \
-            self.fisher_samples
+        # Too few samples for both parts: split them in half.
+        n_fisher = self.fisher_samples if len(data) >= self.fisher_samples + 2 else len(data) // 2
         fisher_data, norm_data = data[:n_fisher], data[n_fisher:]
         if len(norm_data) < 2:
             raise ValueError(f"ROSE.fit needs at least 2 held-out samples after the {n_fisher} Fisher samples")
@@ -93,6 +95,7 @@ class ROSE(Detector):
         fitted = fit_curvature(self.model, self.loss_fn, batches(fisher_data), self.layers, self.fisher,
                                len(fisher_data), self.device)
         self.curvatures = [c.state() for c in fitted]
+        self._prepared = {}
         scores = torch.cat([self._layer_scores(x) for x in batches(norm_data)]).double()
         self.means, self.stds = scores.mean(0), scores.std(0).clamp(min=1e-12)
 
@@ -108,11 +111,34 @@ class ROSE(Detector):
             raise ValueError("ROSE.fit needs at least 3 in-distribution samples")
         return torch.cat(parts)
 
+    def _scoring_curvatures(self, dtype: torch.dtype, device: torch.device) -> list[LayerCurvature]:
+        """The fitted curvatures with the damped weights 1/(Λ + λ) as eigenvalues, cast once per
+        dtype / device instead of on every batch (bases can be thousands of columns wide)."""
+        key = (dtype, device)
+        if key not in self._prepared:
+            cast = lambda t: None if t is None else t.to(device, dtype)  # noqa: E731
+            self._prepared[key] = [
+                LayerCurvature(c["kind"], cast(LayerCurvature(**c).weights(self.damping)), cast(c["basis_a"]),
+                               cast(c["basis_g"]))
+                for c in self.curvatures
+            ]
+        return self._prepared[key]
+
     def _layer_scores(self, x: Tensor) -> Tensor:
         """Unnormalised per-layer scores s_l: [B, L]."""
         _, terms = per_sample_terms(self.model, self.loss_fn, x, self.layers)
-        columns = [LayerCurvature(**c).quadratic_form(t, self.damping) for c, t in zip(self.curvatures, terms)]
+        prepared = self._scoring_curvatures(x.dtype, x.device)
+        columns = [curvature_quadratic_form(t.a, t.g, c.eigenvalues, c.basis_a, c.basis_g)
+                   for c, t in zip(prepared, terms)]
         return torch.stack(columns, 1)
+
+    def load_state_dict(self, saved: dict) -> "ROSE":
+        self._prepared = {}
+        return super().load_state_dict(saved)
+
+    def to(self, device) -> "ROSE":
+        self._prepared = {}
+        return super().to(device)
 
     def layer_scores(self, x: Tensor) -> Tensor:
         """Standardised per-layer scores z_l: [B, L] (for analysis; score() aggregates them)."""

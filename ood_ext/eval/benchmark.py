@@ -78,11 +78,10 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _id_data(config: BenchmarkConfig, profile):
+def _id_data(config: BenchmarkConfig) -> tuple[ImageSet, ImageSet]:
+    """The whole ID training and test sets (each experiment draws its subsets)."""
     load = datasets.IN_DISTRIBUTION[config.id]
-    train = load("train", config.data_root).subset(profile.train_samples, config.seed)
-    test = load("test", config.data_root).subset(profile.test_samples, config.seed)
-    return train, test
+    return load("train", config.data_root), load("test", config.data_root)
 
 
 def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, skipped: dict) -> dict[str, ImageSet]:
@@ -108,11 +107,11 @@ def run(config: BenchmarkConfig) -> dict:
     cache = config.cache or config.out.parent / "cache"
     skipped: dict = {}
     try:
-        train, test = _id_data(config, profile)
+        full_train, full_test = _id_data(config)
+        train = full_train.subset(profile.train_samples, config.seed)
+        test = full_test.subset(profile.test_samples, config.seed)
         experiments = [("main", train, test, _ood_sets(config, test, profile, skipped))]
         if config.heldout_class is not None:
-            full_train = datasets.IN_DISTRIBUTION[config.id]("train", config.data_root)
-            full_test = datasets.IN_DISTRIBUTION[config.id]("test", config.data_root)
             h_train, h_test, h_ood = ood_sets.held_out_class(full_train, full_test, config.heldout_class)
             h_train = h_train.subset(profile.train_samples, config.seed)
             h_test = h_test.subset(profile.test_samples, config.seed)

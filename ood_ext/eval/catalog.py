@@ -6,7 +6,7 @@ root `mnist`, `kmnist`, `emnist`, `cifar10`, `svhn`), transformations of the ID 
 MNIST-C corruptions `c-<name>`, and near-OOD mixes `near-c-<name>` / `near-animals` with k = 0.1.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -25,6 +25,14 @@ class Context:
     n: Optional[int]
     seed: int
     data_root: Optional[Path]
+    _built: dict = field(default_factory=dict, repr=False)
+
+    def cached(self, key: str, build: Callable[[], ImageSet]) -> ImageSet:
+        """build() once per key: c-<name> and near-c-<name> share one corrupted set, animals and
+        near-animals one load."""
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
     @property
     def size(self) -> int:
@@ -51,25 +59,27 @@ def _external(loader: Callable[["Context"], ImageSet]) -> Callable[[Context], Im
 
 
 def _corruption(name: str) -> Callable[[Context], ImageSet]:
-    return lambda ctx: corruptions.apply(name, ctx.id_subset(), ctx.seed)
+    return lambda ctx: ctx.cached(f"c-{name}", lambda: corruptions.apply(name, ctx.id_subset(), ctx.seed))
 
 
 def _near_corruption(name: str) -> Callable[[Context], ImageSet]:
     def build(ctx: Context) -> ImageSet:
-        clean = ctx.id_subset()
-        return ood_sets.interpolate(corruptions.apply(name, clean, ctx.seed), clean, NEAR_K, paired=True)
+        return ood_sets.interpolate(_corruption(name)(ctx), ctx.id_subset(), NEAR_K, paired=True)
 
     return build
 
 
+def _animals(ctx: Context) -> ImageSet:
+    return ctx.cached("animals", lambda: ctx.external(datasets.animal_mnist(ctx.data_root)))
+
+
 def _near_animals(ctx: Context) -> ImageSet:
-    animals = ctx.external(datasets.animal_mnist(ctx.data_root))
-    return ood_sets.interpolate(animals, ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
+    return ood_sets.interpolate(_animals(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
 
 
 BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
     "fashion-mnist": _external(lambda ctx: datasets.fashion_mnist("test", ctx.data_root)),
-    "animals": _external(lambda ctx: datasets.animal_mnist(ctx.data_root)),
+    "animals": _animals,
     "digits": _external(lambda ctx: datasets.digits(ctx.size)),
     "faces": _external(lambda ctx: datasets.faces(ctx.size)),
     "textures": _external(lambda ctx: datasets.textures(ctx.n or 2000, ctx.size, ctx.seed)),

@@ -17,15 +17,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-
-def batch_inputs(batch) -> Tensor:
-    """The input tensor of a loader batch: a tensor, or the first item of a tuple / list."""
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
-
-
-def batch_labels(batch) -> Optional[Tensor]:
-    """The labels of a loader batch, if it has any."""
-    return batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
+from ..data.batches import batch_inputs
 
 
 @contextlib.contextmanager
@@ -58,7 +50,8 @@ class NotFittedError(RuntimeError):
 
 
 class Detector:
-    """Base class of all detectors. `model` may be None for detectors that hold no network."""
+    """Base class of all detectors. `model` may be None for detectors that hold no network;
+    `progress` (an attribute, settable after construction) shows progress bars."""
 
     fitted_attributes: tuple[str, ...] = ()
     needs_input_grad = False  # True for detectors whose score differentiates wrt the input

@@ -1,7 +1,9 @@
-"""Detectors on a trained classifier: MSP, ODIN, Energy, ReAct and Mahalanobis.
+"""Detectors on a trained classifier: MSP, ODIN, Energy, ReAct and Mahalanobis
+(docs/methods.md, "Classifier baselines").
 
-ReAct and Mahalanobis need the penultimate features: the model must provide
-``features(x) -> [N, F]`` and ``head(features) -> logits`` (as ResNetClassifier does).
+MSP, ODIN and Energy take any model returning logits. ReAct and Mahalanobis need the
+penultimate features: the model must have the Classifier interface (models.interfaces),
+``features(x) -> [N, F]`` and ``head(features) -> logits``, as ResNetClassifier does.
 """
 
 import math
@@ -10,8 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.batches import batch_inputs, batch_labels
+from ..models.interfaces import Classifier, require
 from ..ops import gaussian_log_prob, precision_cholesky
-from .base import Detector, batch_inputs, batch_labels
+from .base import Detector
 
 
 def energy(logits: Tensor, temperature: float) -> Tensor:
@@ -82,6 +86,7 @@ class ReAct(Detector):
     fitted_attributes = ("clip",)
 
     def __init__(self, model: nn.Module, percentile: float = 0.9, temperature: float = 1.0, progress: bool = True):
+        require(model, Classifier, "ReAct")
         super().__init__(model, progress)
         if not 0.0 < percentile <= 1.0:
             raise ValueError(f"percentile must be in (0, 1], got {percentile}")
@@ -112,6 +117,7 @@ class Mahalanobis(Detector):
     fitted_attributes = ("means", "prec_chol", "offset")
 
     def __init__(self, model: nn.Module, epsilon: float = 0.0, ridge: float = 1e-6, progress: bool = True):
+        require(model, Classifier, "Mahalanobis")
         super().__init__(model, progress)
         self.epsilon, self.ridge = float(epsilon), float(ridge)
         self.needs_input_grad = self.epsilon > 0

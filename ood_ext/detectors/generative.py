@@ -1,7 +1,8 @@
-"""Likelihood-based baselines on generative models (methods.md §6).
+"""Likelihood-based baselines on generative models (docs/methods.md, "Likelihood baselines").
 
-All take a model exposing ``iwae_log_likelihood(x, samples) -> [B]`` (the ConvVAE; a flow's
-exact log-likelihood works through the same name) and return higher = more OOD:
+All take a model with the LikelihoodModel interface, ``log_likelihood(x, samples) -> [B]``
+(an IWAE estimate for a VAE, the exact value for a flow; models.interfaces), and return
+higher = more OOD:
 
 * NLL: −log p(x) (IWAE, K samples), in nats.
 * LikelihoodRegret: NLL_before − NLL_after, after fitting a copy of the encoder to each sample
@@ -24,6 +25,7 @@ from PIL import Image
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
+from ..models.interfaces import LatentVariableModel, LikelihoodModel, require
 from .base import Detector
 
 CODECS = ("png", "jp2")
@@ -35,6 +37,7 @@ class IWAELikelihood:
     image's likelihood once, and consistently."""
 
     def __init__(self, model: nn.Module, samples: int = 20):
+        require(model, LikelihoodModel, "IWAELikelihood")
         self.model, self.samples = model, int(samples)
         self._memo: dict = {}
 
@@ -44,7 +47,7 @@ class IWAELikelihood:
             was_training = self.model.training
             self.model.eval()
             with torch.no_grad():
-                self._memo[key] = self.model.iwae_log_likelihood(x, self.samples).cpu()
+                self._memo[key] = self.model.log_likelihood(x, self.samples).cpu()
             self.model.train(was_training)
         return self._memo[key].to(x.device)
 
@@ -138,16 +141,16 @@ class _Method(nn.Module):
 class LikelihoodRegret(_LikelihoodDetector):
     """Likelihood Regret (Xiao et al.) for VAEs: NLL(x) − NLL(x; encoder fitted to x).
 
-    The encoder parameters (names starting with `encoder_prefixes`) of every sample in a batch
-    are optimised together: per-sample copies, gradients by vmap(grad(−ELBO of one sample)),
-    and a per-sample Adam (lr 1e-4, weight decay 5e-5, `steps` steps)."""
+    The model's encoder parameters (``encoder_parameters()`` of the LatentVariableModel
+    interface) are optimised for every sample of a batch together: per-sample copies, gradients
+    by vmap(grad(−ELBO of one sample)), and a per-sample Adam (lr 1e-4, weight decay 5e-5,
+    `steps` steps)."""
 
     def __init__(self, model: nn.Module, steps: int = 100, lr: float = 1e-4, weight_decay: float = 5e-5,
-                 samples: int = 20, encoder_prefixes: tuple = ("encoder.", "mean_head.", "logvar_head."),
-                 likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
+                 samples: int = 20, likelihood: Optional[IWAELikelihood] = None, progress: bool = True):
+        require(model, LatentVariableModel, "LikelihoodRegret")
         super().__init__(model, samples, likelihood, progress)
         self.steps, self.lr, self.weight_decay = int(steps), float(lr), float(weight_decay)
-        self.encoder_prefixes = tuple(encoder_prefixes)
 
     def config(self) -> dict:
         return {"steps": self.steps, "lr": self.lr, "weight_decay": self.weight_decay, "samples": self.samples}
@@ -155,7 +158,7 @@ class LikelihoodRegret(_LikelihoodDetector):
     def _score(self, x: Tensor) -> Tensor:
         before = self.likelihood(x)
         params = self._fitted_encoders(x)
-        iwae = _Method(self.model, "iwae_log_likelihood", samples=self.samples)
+        iwae = _Method(self.model, "log_likelihood", samples=self.samples)
         shared = {f"model.{k}": v.detach() for k, v in self.model.named_parameters() if f"model.{k}" not in params}
         after = vmap(lambda p, xi: functional_call(iwae, {**shared, **p}, (xi[None],))[0],
                      randomness="different")(params, x)
@@ -164,9 +167,9 @@ class LikelihoodRegret(_LikelihoodDetector):
 
     def _fitted_encoders(self, x: Tensor) -> dict:
         named = {f"model.{k}": v for k, v in self.model.named_parameters()}
-        encoder = {k: v for k, v in named.items() if k[len("model."):].startswith(self.encoder_prefixes)}
+        encoder = {f"model.{k}": v for k, v in self.model.encoder_parameters()}
         if not encoder:
-            raise ValueError(f"no parameters start with {self.encoder_prefixes}")
+            raise ValueError(f"{type(self.model).__name__}.encoder_parameters() is empty: nothing to refit")
         shared = {k: v.detach() for k, v in named.items() if k not in encoder}
         elbo = _Method(self.model, "neg_elbo")
 

@@ -1,4 +1,5 @@
-"""MSMA and RotNCSN: density models on multi-scale score-norm "normality vectors".
+"""MSMA and RotNCSN: density models on multi-scale score-norm "normality vectors"
+(docs/methods.md, "MSMA and RotNCSN").
 
 Normality vectors [N, L] of a score network s_θ over its noise levels σ_1 > … > σ_L:
     f_msma(x)_i = ‖σ_i s_θ(x, i)‖                                   (clean input)
@@ -21,9 +22,11 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import KFold
 from torch import Tensor, nn
 
+from ..data.batches import batch_inputs
+from ..models.interfaces import ScoreNetwork, require
 from ..ops import gaussian_log_prob, multiscale_score_norms
 from ..training.ncsn import ROTATIONS, rotate
-from .base import Detector, batch_inputs
+from .base import Detector
 
 FEATURES = ("msma", "rec", "rot")
 DENSITIES = ("gmm", "knn")
@@ -71,7 +74,8 @@ class MSMA(Detector):
     """Multiscale score matching analysis (Mahmood et al.) on a trained NCSN.
 
     Args:
-        model: an NCSN (``sigmas`` buffer, ``model(x, level)``, ``scores_all_levels(x)``).
+        model: a score network (the ScoreNetwork interface: ``sigmas``, ``model(x, level)``,
+            ``scores_all_levels(x)``), e.g. an NCSN.
         features: 'msma' (f_msma), 'rec' (f_rec) or 'rot' (f_rot, for a RotNCSN).
         density: 'gmm' or 'knn'.
         components: GMM sizes tried by cross-validation; folds: its folds; k: kNN's k.
@@ -83,6 +87,7 @@ class MSMA(Detector):
     def __init__(self, model: nn.Module, features: str = "msma", density: str = "gmm",
                  components: Sequence[int] = tuple(range(2, 21, 2)), folds: int = 3, k: int = 5, draws: int = 1,
                  seed: int = 0, progress: bool = True):
+        require(model, ScoreNetwork, type(self).__name__)
         super().__init__(model, progress)
         if features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, got {features!r}")

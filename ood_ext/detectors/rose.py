@@ -17,8 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from ..curvature import KINDS, LayerCurvature, check_supported, fit_curvature, per_sample_terms
+from ..data.batches import collect_inputs
 from ..ops import curvature_quadratic_form
-from .base import Detector, batch_inputs
+from .base import Detector
 
 AGGREGATES = ("max", "relu_sum")
 
@@ -56,7 +57,7 @@ class ROSE(Detector):
             at the posterior mean; a flow's NLL).
         layers: 'encoder', 'all', or a list of Linear / Conv2d modules (or their names).
         fisher: 'ekfac' (default), 'kfac' or 'diag'.
-        damping: λ added to the curvature eigenvalues (1e-8, methods.md).
+        damping: λ added to the curvature eigenvalues (docs/methods.md, "ROSE").
         aggregate: 'max' (default) or 'relu_sum'.
         fisher_samples: ID samples the curvature is fitted on; the next `norm_samples` of the
             fit loader give the per-layer mean and standard deviation.
@@ -85,7 +86,9 @@ class ROSE(Detector):
                 "norm_samples": self.norm_samples}
 
     def _fit(self, loader: Iterable) -> None:
-        data = self._collect(loader, self.fisher_samples + self.norm_samples)
+        data = collect_inputs(loader, self.fisher_samples + self.norm_samples).to(self.device)
+        if len(data) < 3:
+            raise ValueError("ROSE.fit needs at least 3 in-distribution samples")
         # Too few samples for both parts: split them in half.
         n_fisher = self.fisher_samples if len(data) >= self.fisher_samples + 2 else len(data) // 2
         fisher_data, norm_data = data[:n_fisher], data[n_fisher:]
@@ -98,18 +101,6 @@ class ROSE(Detector):
         self._prepared = {}
         scores = torch.cat([self._layer_scores(x) for x in batches(norm_data)]).double()
         self.means, self.stds = scores.mean(0), scores.std(0).clamp(min=1e-12)
-
-    def _collect(self, loader: Iterable, limit: int) -> Tensor:
-        parts, count = [], 0
-        for batch in loader:
-            x = batch_inputs(batch)
-            parts.append(x[: limit - count].to(self.device))
-            count += len(parts[-1])
-            if count >= limit:
-                break
-        if count < 3:
-            raise ValueError("ROSE.fit needs at least 3 in-distribution samples")
-        return torch.cat(parts)
 
     def _scoring_curvatures(self, dtype: torch.dtype, device: torch.device) -> list[LayerCurvature]:
         """The fitted curvatures with the damped weights 1/(Λ + λ) as eigenvalues, cast once per

@@ -183,8 +183,9 @@ class Glow(nn.Module):
         noise = torch.rand_like(x) if self.training else torch.full_like(x, 0.5)
         return (torch.floor(x * 255) + noise) / 256 - 0.5
 
-    def log_likelihood(self, x: Tensor) -> Tensor:
-        """log p(x) of the 8-bit image (discrete likelihood, nats): [B]."""
+    def log_likelihood(self, x: Tensor, samples: int = 1) -> Tensor:
+        """The exact log p(x) of the 8-bit image (discrete likelihood, nats): [B]. `samples` is
+        ignored (it is the Monte Carlo budget of approximate models, see models.interfaces)."""
         h = self._preprocess(x)
         logdet = h.new_zeros(h.shape[0])
         log_prior = h.new_zeros(h.shape[0])
@@ -205,10 +206,6 @@ class Glow(nn.Module):
     def nll_bits(self, x: Tensor) -> Tensor:
         """Negative log-likelihood in bits per dimension: [B]."""
         return -self.log_likelihood(x) / (self.dims * math.log(2))
-
-    def iwae_log_likelihood(self, x: Tensor, samples: int = 1) -> Tensor:
-        """The exact log p(x) (the name lets the likelihood baselines treat flows like VAEs)."""
-        return self.log_likelihood(x)
 
     def curvature_layers(self) -> list[nn.Module]:
         """The invertible 1×1 convolutions (where the ROSE paper measures Glow's curvature)."""

@@ -10,6 +10,7 @@ curvature scores rely on.
 """
 
 import math
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +50,10 @@ class ConvVAE(nn.Module):
         """The encoder's convolutions, heads included (where ROSE measures curvature)."""
         return [m for m in self.encoder if isinstance(m, nn.Conv2d)] + [self.mean_head, self.logvar_head]
 
+    def encoder_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """The encoder's named parameters, heads included (what Likelihood Regret refits)."""
+        return ((name, p) for name, p in self.named_parameters() if not name.startswith("decoder."))
+
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """[B, C, 32, 32] in [0, 1] → posterior mean and log-variance, each [B, latent]."""
         h = self.encoder(2 * x - 1)
@@ -59,8 +64,8 @@ class ConvVAE(nn.Module):
         out = self.decoder(z[:, :, None, None])
         return out.view(z.shape[0], self.levels, self.in_channels, *out.shape[2:])
 
-    def log_likelihood(self, logits: Tensor, x: Tensor) -> Tensor:
-        """log p(x | z) summed over sub-pixels: [B]."""
+    def decoder_log_prob(self, logits: Tensor, x: Tensor) -> Tensor:
+        """log p(x | z) summed over sub-pixels, from the decoder's logits: [B]."""
         return -F.cross_entropy(logits, to_levels(x), reduction="none").flatten(1).sum(1)
 
     def neg_elbo(self, x: Tensor, sample: bool = True) -> Tensor:
@@ -69,9 +74,9 @@ class ConvVAE(nn.Module):
         mean, logvar = self.encode(x)
         z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if sample else mean
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-        return kl - self.log_likelihood(self.decode(z), x)
+        return kl - self.decoder_log_prob(self.decode(z), x)
 
-    def iwae_log_likelihood(self, x: Tensor, samples: int = 20) -> Tensor:
+    def log_likelihood(self, x: Tensor, samples: int = 20) -> Tensor:
         """Importance-weighted estimate of log p(x), K = samples: [B] (nats)."""
         mean, logvar = self.encode(x)
         std = (0.5 * logvar).exp()
@@ -81,7 +86,7 @@ class ConvVAE(nn.Module):
             z = mean + std * eps
             log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(1)
             log_posterior = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(1)
-            weights.append(self.log_likelihood(self.decode(z), x) + log_prior - log_posterior)
+            weights.append(self.decoder_log_prob(self.decode(z), x) + log_prior - log_posterior)
         return torch.logsumexp(torch.stack(weights), 0) - math.log(samples)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -29,7 +29,7 @@ def loss_fn(model, x):
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, 1, 1), (1, 2, 2)])
-def test_conv_capture_equals_autograd_loop(bias, stride, padding, dilation):
+def test_conv_capture_equals_autograd_loop(bias, stride, padding, dilation, device):
     torch.manual_seed(0)
     conv = nn.Conv2d(3, 4, 3, stride=stride, padding=padding, dilation=dilation, bias=bias)
     model = nn.Sequential(conv, nn.Tanh(), nn.Flatten(), nn.LazyLinear(2)).double()
@@ -40,7 +40,7 @@ def test_conv_capture_equals_autograd_loop(bias, stride, padding, dilation):
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_capture_equals_autograd_loop(bias):
+def test_linear_capture_equals_autograd_loop(bias, device):
     torch.manual_seed(1)
     linear = nn.Linear(6, 4, bias=bias)
     model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), linear).double()
@@ -51,7 +51,7 @@ def test_linear_capture_equals_autograd_loop(bias):
     assert all(p.grad is None for p in model.parameters()), "capture must not touch .grad"
 
 
-def test_frozen_layers_are_captured():
+def test_frozen_layers_are_captured(device):
     torch.manual_seed(2)
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)).double()
     for p in model.parameters():
@@ -86,7 +86,7 @@ def dense_ekfac(grads, a_factor, g_factor, damping):
     return (rotated**2 / (s + damping)).sum(1)
 
 
-def test_ekfac_with_full_eigenbasis_equals_dense_computation():
+def test_ekfac_with_full_eigenbasis_equals_dense_computation(device):
     torch.manual_seed(3)
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1)
     linear = nn.Linear(12, 4)
@@ -109,7 +109,7 @@ def test_ekfac_with_full_eigenbasis_equals_dense_computation():
         torch.testing.assert_close(curvature.quadratic_form(t, damping), want, rtol=1e-8, atol=1e-8)
 
 
-def test_kfac_and_diag_match_their_definitions():
+def test_kfac_and_diag_match_their_definitions(device):
     torch.manual_seed(4)
     linear = nn.Linear(5, 3)
     model = nn.Sequential(linear, nn.Tanh()).double()
@@ -131,7 +131,8 @@ def test_kfac_and_diag_match_their_definitions():
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-8)
 
 
-def test_fit_streams_only_the_requested_samples():
+@pytest.mark.parametrize("kind,passes", [("ekfac", 2), ("kfac", 1), ("diag", 1)])
+def test_fit_streams_only_the_requested_samples(kind, passes, device):
     model = nn.Sequential(nn.Linear(3, 2)).double()
     seen = []
 
@@ -140,8 +141,9 @@ def test_fit_streams_only_the_requested_samples():
         return m(x).pow(2).sum(1)
 
     batches = [torch.randn(8, 3, dtype=torch.float64) for _ in range(5)]
-    fit_curvature(model, counting_loss, batches, [model[0]], "ekfac", samples=20)
-    assert seen == [8, 8, 4, 8, 8, 4], "two passes (factors, correction), each trimmed to 20 samples"
+    fitted = fit_curvature(model, counting_loss, batches, [model[0]], kind, samples=20)
+    assert fitted[0].kind == kind and fitted[0].eigenvalues.shape == (2, 4)
+    assert seen == [8, 8, 4] * passes, "EKFAC reads the data twice (factors, correction), KFAC and DIAG once"
     with pytest.raises(ValueError, match="kind must be"):
         fit_curvature(model, counting_loss, batches, [model[0]], "full")
     with pytest.raises(ValueError, match="no samples"):

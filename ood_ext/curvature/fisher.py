@@ -1,14 +1,16 @@
-"""Kronecker-factored curvature of supported layers, fitted by streaming over a loader.
+"""Kronecker-factored curvature of supported layers, fitted by streaming over ID inputs.
 
-For each layer, from per-sample inputs a [N, T, Din] and output gradients g [N, T, Dout]:
+One strategy object per kind of Fisher approximation (docs/methods.md, "ROSE"). For each layer,
+from per-sample inputs a [N, T, Din] and output gradients g [N, T, Dout]:
 
 * KFAC: A = E_n[Σ_t a aᵀ], G = E_n[(1/T) Σ_t g gᵀ] (Grosse & Martens' convolution factors),
   eigendecomposed in float64: F ≈ (Q_G ⊗ Q_A) diag(λ_G λ_Aᵀ) (Q_G ⊗ Q_A)ᵀ.
-* EKFAC: the same bases with the eigenvalue correction S = E_n[(Q_Gᵀ ∇W_n Q_A)²] (George et al.).
+* EKFAC: the KFAC bases with the eigenvalue correction S = E_n[(Q_Gᵀ ∇W_n Q_A)²] (George et al.).
 * DIAG: no bases, F = E_n[∇W_n²] (the diagonal empirical Fisher).
 
 Each gives a per-sample quadratic form q_n = Σ (Q_Gᵀ ∇W_n Q_A)² / (Λ + λ) through the fused op,
-where Λ is λ_G λ_Aᵀ, S or F and λ the damping.
+where Λ is λ_G λ_Aᵀ, S or F and λ the damping. A strategy only says which per-layer sums it
+needs; `TermSums` streams the data and adds them up (in float64).
 """
 
 from dataclasses import dataclass
@@ -17,10 +19,9 @@ from typing import Callable, Iterable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..data.batches import inputs_up_to
 from ..ops import curvature_eigen_correction, curvature_quadratic_form
 from .capture import LayerTerms, per_sample_terms
-
-KINDS = ("ekfac", "kfac", "diag")
 
 
 @dataclass
@@ -46,67 +47,103 @@ class LayerCurvature:
         return {"kind": self.kind, "eigenvalues": self.eigenvalues, "basis_a": self.basis_a, "basis_g": self.basis_g}
 
 
-def _batches(loader: Iterable, limit: int):
-    """Input batches from a loader (x or (x, ...)) until `limit` samples, the last one trimmed."""
-    seen = 0
-    for batch in loader:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        if seen >= limit:
-            return
-        x = x[: limit - seen]
-        seen += len(x)
-        yield x
+class TermSums:
+    """Per-layer sums of a statistic of the per-sample terms over a fixed set of input batches.
+
+    Args:
+        model, loss_fn: the model and its per-sample loss (model, x [B, ...]) -> [B].
+        batches: the input batches (read once per call of `sum`).
+        layers: the layers whose terms are captured.
+        device: where the batches are moved before the forward pass.
+    """
+
+    def __init__(self, model: nn.Module, loss_fn: Callable[[nn.Module, Tensor], Tensor], batches: Sequence[Tensor],
+                 layers: Sequence[nn.Module], device: torch.device):
+        self.model, self.loss_fn, self.batches, self.layers, self.device = model, loss_fn, batches, layers, device
+        self.count = sum(len(x) for x in batches)
+        if self.count == 0:
+            raise ValueError("the loader yielded no samples to fit the curvature on")
+
+    def sum(self, statistic: Callable[[int, LayerTerms], tuple[Tensor, ...]]) -> list[tuple[Tensor, ...]]:
+        """One pass over the batches: per layer, the sums over batches of statistic(layer index,
+        that layer's terms of the batch), a tuple of tensors."""
+        totals: list = [None] * len(self.layers)
+        for x in self.batches:
+            _, terms = per_sample_terms(self.model, self.loss_fn, x.to(self.device), self.layers)
+            for i, t in enumerate(terms):
+                values = statistic(i, t)
+                totals[i] = values if totals[i] is None else tuple(s + v for s, v in zip(totals[i], values))
+        return totals
+
+
+class FisherKind:
+    """A Fisher approximation: `fit` turns the streamed per-sample terms into LayerCurvatures."""
+
+    name: str
+
+    def fit(self, data: TermSums) -> list[LayerCurvature]:
+        raise NotImplementedError
+
+
+class DiagonalFisher(FisherKind):
+    """F = E_n[∇W_n²], no bases: one pass."""
+
+    name = "diag"
+
+    def fit(self, data: TermSums) -> list[LayerCurvature]:
+        sums = data.sum(lambda i, t: (curvature_eigen_correction(t.a, t.g).double(),))
+        return [LayerCurvature(self.name, s / data.count) for (s,) in sums]
+
+
+class KFAC(FisherKind):
+    """Eigenbases of the two Kronecker factors, eigenvalues λ_G λ_Aᵀ: one pass."""
+
+    name = "kfac"
+
+    def fit(self, data: TermSums) -> list[LayerCurvature]:
+        sums = data.sum(lambda i, t: (_gram(t.a), _gram(t.g) / t.g.shape[1]))
+        fitted = []
+        for a_sum, g_sum in sums:
+            lam_a, q_a = torch.linalg.eigh(0.5 * (a_sum + a_sum.T) / data.count)
+            lam_g, q_g = torch.linalg.eigh(0.5 * (g_sum + g_sum.T) / data.count)
+            eigenvalues = lam_g.clamp(min=0)[:, None] * lam_a.clamp(min=0)[None, :]
+            fitted.append(LayerCurvature(self.name, eigenvalues, q_a, q_g))
+        return fitted
+
+
+class EKFAC(KFAC):
+    """KFAC's bases with the eigenvalue correction S = E_n[(Q_Gᵀ ∇W_n Q_A)²]: two passes."""
+
+    name = "ekfac"
+
+    def fit(self, data: TermSums) -> list[LayerCurvature]:
+        bases = super().fit(data)
+
+        def correction(i: int, t: LayerTerms) -> tuple[Tensor]:
+            b = bases[i]
+            return (curvature_eigen_correction(t.a, t.g, b.basis_a.to(t.a.dtype), b.basis_g.to(t.a.dtype)).double(),)
+
+        sums = data.sum(correction)
+        return [LayerCurvature(self.name, s / data.count, b.basis_a, b.basis_g) for (s,), b in zip(sums, bases)]
+
+
+def _gram(v: Tensor) -> Tensor:
+    """Σ over samples and positions of v vᵀ, in float64: v [N, T, D] → [D, D]."""
+    rows = v.double().flatten(0, 1)
+    return rows.T @ rows
+
+
+FISHER_KINDS: dict[str, FisherKind] = {kind.name: kind for kind in (EKFAC(), KFAC(), DiagonalFisher())}
+KINDS = tuple(FISHER_KINDS)
 
 
 def fit_curvature(model: nn.Module, loss_fn: Callable[[nn.Module, Tensor], Tensor], loader: Iterable,
                   layers: Sequence[nn.Module], kind: str = "ekfac", samples: int = 1000,
                   device: Optional[torch.device] = None) -> list[LayerCurvature]:
-    """Fit one LayerCurvature per layer on (up to) `samples` inputs streamed from `loader`.
-
-    KFAC and EKFAC read the data twice (factors, then the eigenvalue correction for EKFAC);
-    DIAG once. Factors accumulate in float64. Returns them in the order of `layers`.
-    """
-    if kind not in KINDS:
+    """Fit one LayerCurvature per layer (in the order of `layers`) on the first `samples` inputs
+    of `loader` (batches of x or (x, ...)), with the Fisher approximation `kind`."""
+    if kind not in FISHER_KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     device = device or next(model.parameters()).device
-    if kind == "diag":
-        sums, count = _accumulate(model, loss_fn, loader, layers, samples, device,
-                                  lambda t, acc: acc + curvature_eigen_correction(t.a, t.g).double())
-        return [LayerCurvature("diag", (s / count)) for s in sums]
-
-    def factors(t: LayerTerms, acc):
-        a, g = t.a.double().flatten(0, 1), t.g.double().flatten(0, 1)
-        positions = t.a.shape[1]
-        return (acc[0] + a.T @ a, acc[1] + g.T @ g / positions)
-
-    sums, count = _accumulate(model, loss_fn, loader, layers, samples, device, factors, pairs=True)
-    fitted = []
-    for a_sum, g_sum in sums:
-        lam_a, q_a = torch.linalg.eigh(0.5 * (a_sum + a_sum.T) / count)
-        lam_g, q_g = torch.linalg.eigh(0.5 * (g_sum + g_sum.T) / count)
-        eigenvalues = (lam_g.clamp(min=0)[:, None] * lam_a.clamp(min=0)[None, :])
-        fitted.append(LayerCurvature("kfac", eigenvalues, q_a, q_g))
-    if kind == "kfac":
-        return fitted
-
-    bases = [(f.basis_a, f.basis_g) for f in fitted]
-
-    def correction(t: LayerTerms, acc, index):
-        q_a, q_g = bases[index]
-        return acc + curvature_eigen_correction(t.a, t.g, q_a.to(t.a.dtype), q_g.to(t.a.dtype)).double()
-
-    sums, count = _accumulate(model, loss_fn, loader, layers, samples, device, correction, indexed=True)
-    return [LayerCurvature("ekfac", s / count, f.basis_a, f.basis_g) for s, f in zip(sums, fitted)]
-
-
-def _accumulate(model, loss_fn, loader, layers, samples, device, update, pairs=False, indexed=False):
-    sums = [(0.0, 0.0) if pairs else 0.0 for _ in layers]
-    count = 0
-    for x in _batches(loader, samples):
-        _, terms = per_sample_terms(model, loss_fn, x.to(device), layers)
-        for i, t in enumerate(terms):
-            sums[i] = update(t, sums[i], i) if indexed else update(t, sums[i])
-        count += len(x)
-    if count == 0:
-        raise ValueError("the loader yielded no samples to fit the curvature on")
-    return sums, count
+    batches = list(inputs_up_to(loader, samples))
+    return FISHER_KINDS[kind].fit(TermSums(model, loss_fn, batches, layers, device))

@@ -23,7 +23,7 @@ from torch.func import functional_call, grad, vmap
 sys.path.insert(0, str(Path(__file__).parent))
 from ood_ext.detectors import ROSE  # noqa: E402
 from ood_ext.detectors.generative import LikelihoodRegret  # noqa: E402
-from ood_ext.eval.methods import vae_loss  # noqa: E402
+from ood_ext.methods.rose import vae_loss  # noqa: E402
 from ood_ext.models import ConvVAE  # noqa: E402
 from harness import machine, throughput as images_per_second  # noqa: E402
 

@@ -1,7 +1,7 @@
 """ood_ext: out-of-distribution detection for PyTorch, on fused C++/CUDA operators.
 
 `import ood_ext` loads the operator library and `ood_ext.ops`; the other subpackages (data,
-detectors, metrics, models, training, eval) load on first use.
+detectors, methods, metrics, models, training, eval) load on first use.
 """
 
 import importlib
@@ -13,7 +13,7 @@ _extension.load()
 from . import ops  # noqa: E402
 
 __version__ = "0.1.0"
-_LAZY = ("data", "detectors", "eval", "metrics", "models", "training")
+_LAZY = ("data", "detectors", "eval", "methods", "metrics", "models", "training")
 __all__ = ["ops", *_LAZY]
 
 

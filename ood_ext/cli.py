@@ -1,11 +1,12 @@
 """The `ood-ext` command.
 
     ood-ext benchmark [--id fashion-mnist] [--methods msp,odin,...] [--ood all|set,set,...]
-                      [--profile quick|full] [--out runs/report] [--cache DIR] [--data-root DIR]
+                      [--profile smoke|quick|full] [--out runs/report] [--cache DIR] [--data-root DIR]
                       [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|none] [--no-progress]
-    ood-ext list      the ID datasets, methods and OOD sets it knows
+    ood-ext list      the ID datasets, method families and their methods, OOD sets and profiles
 
-Bad arguments print one line to stderr and exit with status 2.
+Options left out take BenchmarkConfig's defaults. Bad arguments print one line to stderr and
+exit with status 2.
 """
 
 import argparse
@@ -13,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import methods as registry
 from .data import datasets
 from .eval import catalog
 from .eval.benchmark import BenchmarkConfig, BenchmarkError, run
-from .eval.methods import DEFAULT_METHODS, METHODS
-from .training import PROFILES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,40 +39,50 @@ def _heldout(text: str) -> Optional[int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ood-ext", description="Out-of-distribution detection benchmarks on offline data.")
+    defaults = BenchmarkConfig()
+    p = _Parser(prog="ood-ext", description="Out-of-distribution detection benchmarks on offline data.",
+                argument_default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    b = sub.add_parser("benchmark", help="train / load models, score ID and OOD sets, write a report")
-    b.add_argument("--id", default="fashion-mnist", help=f"ID dataset: {', '.join(datasets.IN_DISTRIBUTION)}")
-    b.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS),
-                   help=f"comma-separated, from: {', '.join(METHODS)} (default: {','.join(DEFAULT_METHODS)})")
-    b.add_argument("--ood", type=_names, default=None,
-                   help="comma-separated OOD sets, or 'all' (default: the ID dataset's offline set list)")
-    b.add_argument("--profile", default="quick", help=f"{', '.join(PROFILES)} (default quick)")
-    b.add_argument("--out", type=Path, default=Path("runs/report"), help="output folder (default runs/report)")
-    b.add_argument("--cache", type=Path, default=None, help="trained-model cache (default <out>/../cache)")
-    b.add_argument("--data-root", type=Path, default=None, help="folder with datasets ($OOD_EXT_DATA also works)")
-    b.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--heldout-class", type=_heldout, default=0,
-                   help="class left out of training as an extra OOD set, or 'none' (default 0)")
-    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    b = sub.add_parser("benchmark", help="train / load models, score ID and OOD sets, write a report",
+                       argument_default=argparse.SUPPRESS)
+    b.add_argument("--id", help=f"ID dataset: {', '.join(datasets.IN_DISTRIBUTION)} (default {defaults.id})")
+    b.add_argument("--methods", type=_names, help=f"comma-separated, from `ood-ext list` (default: "
+                   f"{','.join(defaults.methods)})")
+    b.add_argument("--ood", type=_names, help="comma-separated OOD sets, or 'all' (default: the ID dataset's "
+                   "offline set list)")
+    b.add_argument("--profile", help=f"{', '.join(registry.PROFILES)} (default {defaults.profile})")
+    b.add_argument("--out", type=Path, help=f"output folder (default {defaults.out})")
+    b.add_argument("--cache", type=Path, help="trained-model cache (default <out>/../cache)")
+    b.add_argument("--data-root", type=Path, help="folder with datasets ($OOD_EXT_DATA also works)")
+    b.add_argument("--device", help=f"auto, cpu or cuda[:N] (default {defaults.device})")
+    b.add_argument("--seed", type=int, help=f"(default {defaults.seed})")
+    b.add_argument("--heldout-class", type=_heldout, help="class left out of training as an extra OOD set, or "
+                   f"'none' (default {defaults.heldout_class})")
+    b.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sub.add_parser("list", help="list the ID datasets, methods and OOD sets")
     return p
 
 
+def _list() -> None:
+    print("ID datasets:", ", ".join(datasets.IN_DISTRIBUTION))
+    print("profiles:", ", ".join(registry.PROFILES))
+    defaults = set(registry.default_methods())
+    for family in registry.families().values():
+        kinds = ", ".join(k.name for k in family.kinds) or "none of its own"
+        print(f"\nfamily {family.name}: {family.summary} (models: {kinds})")
+        for m in family.methods:
+            print(f"  {m.name:16s} {m.summary}{' [default]' if m.name in defaults else ''}")
+    print("\nOOD sets:", ", ".join(catalog.BUILDERS))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parser().parse_args(argv)
-    if args.command == "list":
-        print("ID datasets:", ", ".join(datasets.IN_DISTRIBUTION))
-        print("methods:", ", ".join(f"{m.name} ({m.summary})" for m in METHODS.values()))
-        print("OOD sets:", ", ".join(catalog.BUILDERS))
+    args = vars(parser().parse_args(argv))
+    if args.pop("command") == "list":
+        _list()
         return 0
-    ood = args.ood
-    if ood == ["all"]:
-        ood = [s for s in catalog.BUILDERS if s != args.id]
-    config = BenchmarkConfig(id=args.id, methods=args.methods, ood=ood, profile=args.profile, out=args.out,
-                             cache=args.cache, data_root=args.data_root, device=args.device, seed=args.seed,
-                             heldout_class=args.heldout_class, progress=not args.no_progress)
+    config = BenchmarkConfig(**args)  # the parser's destinations are BenchmarkConfig's fields
+    if config.ood == ["all"]:
+        config.ood = [s for s in catalog.BUILDERS if s != config.id]
     try:
         results = run(config)
     except BenchmarkError as exc:

@@ -11,8 +11,14 @@ from PIL import Image
 from torch import nn
 
 from ood_ext.detectors import ROSE
-from ood_ext.detectors.generative import (IWAELikelihood, InputComplexity, LikelihoodRatio, LikelihoodRegret, NLL,
-                                          compressed_bits)
+from ood_ext.detectors.generative import (
+    NLL,
+    InputComplexity,
+    IWAELikelihood,
+    LikelihoodRatio,
+    LikelihoodRegret,
+    compressed_bits,
+)
 from ood_ext.models import ConvVAE
 
 
@@ -20,14 +26,15 @@ def vae_loss(model, x):
     return model.neg_elbo(x, sample=False)
 
 
-@pytest.fixture(scope="module")
-def vae():
+@pytest.fixture()
+def vae(device):
     torch.manual_seed(0)
     return ConvVAE(1, width=4, latent=6).double().eval()
 
 
 def images(n, seed):
-    return torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return torch.rand(n, 1, 32, 32, generator=torch.Generator().manual_seed(seed), dtype=torch.float64,
+                      device="cpu").to(torch.get_default_device())
 
 
 def loop_layer_scores(model, rose, x):
@@ -47,7 +54,7 @@ def loop_layer_scores(model, rose, x):
 
 
 @pytest.mark.parametrize("fisher", ["ekfac", "kfac", "diag"])
-def test_rose_layer_scores_equal_a_per_sample_loop(vae, fisher):
+def test_rose_layer_scores_equal_a_per_sample_loop(vae, fisher, device):
     rose = ROSE(vae, vae_loss, "encoder", fisher, damping=1e-6, fisher_samples=40, norm_samples=20,
                 progress=False).fit([images(30, 1), images(30, 2)])
     x = images(6, 3)
@@ -56,7 +63,7 @@ def test_rose_layer_scores_equal_a_per_sample_loop(vae, fisher):
     torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
 
 
-def test_rose_normalisation_and_aggregation(vae):
+def test_rose_normalisation_and_aggregation(vae, device):
     fit_data = torch.cat([images(40, 4), images(20, 5)])
     rose = ROSE(vae, vae_loss, fisher_samples=40, norm_samples=20, progress=False).fit([fit_data])
     z = rose.layer_scores(fit_data[40:])
@@ -69,7 +76,7 @@ def test_rose_normalisation_and_aggregation(vae):
     torch.testing.assert_close(relu.score(x), torch.relu(relu.layer_scores(x)).sum(1))
 
 
-def test_rose_save_load_is_exact(vae, tmp_path):
+def test_rose_save_load_is_exact(vae, tmp_path, device):
     rose = ROSE(vae, vae_loss, fisher_samples=30, norm_samples=10, progress=False).fit([images(40, 7)])
     torch.save(rose.state_dict(), tmp_path / "rose.pt")
     again = ROSE(vae, vae_loss, fisher_samples=30, norm_samples=10, progress=False)
@@ -80,7 +87,7 @@ def test_rose_save_load_is_exact(vae, tmp_path):
         ROSE(vae, vae_loss, fisher="diag", fisher_samples=30, norm_samples=10).load_state_dict(rose.state_dict())
 
 
-def test_rose_flags_directions_the_id_data_never_moves():
+def test_rose_flags_directions_the_id_data_never_moves(device):
     """A linear 'autoencoder' fitted to data in a 2-D subspace: inputs off the subspace ask for a
     larger, unusual parameter change, so ROSE must score them higher."""
     torch.manual_seed(9)
@@ -97,7 +104,7 @@ def test_rose_flags_directions_the_id_data_never_moves():
     assert ood_scores.median() > id_scores.quantile(0.95)
 
 
-def test_rose_rejects_bad_configuration(vae):
+def test_rose_rejects_bad_configuration(vae, device):
     with pytest.raises(ValueError, match="fisher must be"):
         ROSE(vae, vae_loss, fisher="full")
     with pytest.raises(ValueError, match="aggregate must be"):
@@ -112,7 +119,7 @@ def test_rose_rejects_bad_configuration(vae):
         ROSE(vae, vae_loss, progress=False).fit([images(2, 0)])
 
 
-def test_iwae_likelihood_is_memoised_and_keeps_mode(vae):
+def test_iwae_likelihood_is_memoised_and_keeps_mode(vae, device):
     likelihood = IWAELikelihood(vae, samples=3)
     x = images(4, 10)
     vae.train()
@@ -124,7 +131,7 @@ def test_iwae_likelihood_is_memoised_and_keeps_mode(vae):
     assert torch.equal(NLL(vae, likelihood=likelihood).fit([]).score(x), -first)
 
 
-def test_likelihood_ratio_and_input_complexity(vae):
+def test_likelihood_ratio_and_input_complexity(vae, device):
     torch.manual_seed(1)
     background = ConvVAE(1, width=4, latent=6).double().eval()
     x = images(5, 12)
@@ -132,7 +139,7 @@ def test_likelihood_ratio_and_input_complexity(vae):
     ratio = LikelihoodRatio(vae, background, likelihood=main).fit([])
     ratio.background = back
     torch.testing.assert_close(ratio.score(x), -(main(x) - back(x)))
-    levels = (x * 255).round().to(torch.uint8).numpy()
+    levels = (x * 255).round().to(torch.uint8).cpu().numpy()
     for codec in ("png", "jp2"):
         ic = InputComplexity(vae, codec, likelihood=main).fit([])
         want = (-main(x).double() / math.log(2) - torch.from_numpy(compressed_bits(levels, codec))) / 1024
@@ -158,7 +165,7 @@ class DeterministicVAE(ConvVAE):
         return super().neg_elbo(x, sample=False)
 
 
-def test_likelihood_regret_batched_fit_equals_per_sample_adam():
+def test_likelihood_regret_batched_fit_equals_per_sample_adam(device):
     torch.manual_seed(2)
     model = DeterministicVAE(1, width=4, latent=6).double().eval()
     x = images(3, 13)
@@ -184,16 +191,16 @@ def test_likelihood_regret_batched_fit_equals_per_sample_adam():
 class ExactLikelihoodVAE(DeterministicVAE):
     """A deterministic 'likelihood' (the ELBO at the posterior mean), to pin down LR's sign."""
 
-    def iwae_log_likelihood(self, x, samples=1):
+    def log_likelihood(self, x, samples=1):
         return -self.neg_elbo(x)
 
 
-def test_likelihood_regret_is_the_likelihood_gain():
+def test_likelihood_regret_is_the_likelihood_gain(device):
     torch.manual_seed(3)
     model = ExactLikelihoodVAE(1, width=4, latent=6).double().eval()
     x = images(2, 14)
     regret = LikelihoodRegret(model, steps=20, lr=1e-2, samples=1, progress=False).fit([])
-    before = model.iwae_log_likelihood(x).detach()
+    before = model.log_likelihood(x).detach()
     scores = regret.score(x)
     assert (scores > 0).all(), "fitting the encoder to a sample can only raise its likelihood here"
     params = regret._fitted_encoders(x)
@@ -204,5 +211,5 @@ def test_likelihood_regret_is_the_likelihood_gain():
             for name, p in fitted.named_parameters():
                 if f"model.{name}" in params:
                     p.copy_(params[f"model.{name}"][n])
-        after = fitted.iwae_log_likelihood(x[n : n + 1]).detach()[0]
+        after = fitted.log_likelihood(x[n : n + 1]).detach()[0]
         torch.testing.assert_close(scores[n], after - before[n])

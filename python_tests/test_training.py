@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from ood_ext.models import ResNetClassifier
-from ood_ext.training import load_model, save_model, train_classifier
-from ood_ext.training.profiles import ClassifierSettings
+from ood_ext.training import ClassifierSettings, load_model, save_model, train_classifier
 
 SETTINGS = ClassifierSettings(width=4, blocks=1, epochs=3, batch_size=16, lr=1e-2, weight_decay=0.0)
 

@@ -11,13 +11,13 @@ from typing import Optional
 import torch
 from tqdm.auto import tqdm
 
+from .. import methods as registry
 from ..data import datasets, ood_sets
 from ..data.idx import CorruptFileError
 from ..data.images import ImageSet, loader
 from ..data.sources import DatasetNotFoundError
-from ..training import get_profile
-from . import catalog, figures, models
-from .methods import DEFAULT_METHODS, METHODS, Context as MethodContext
+from ..methods import MethodContext, get_profile
+from . import catalog, figures, models, seeds
 from .report import write_report
 from .scoring import grid_metrics, score_sets
 
@@ -29,7 +29,7 @@ class BenchmarkError(Exception):
 @dataclass
 class BenchmarkConfig:
     id: str = "fashion-mnist"
-    methods: list = field(default_factory=lambda: list(DEFAULT_METHODS))
+    methods: list = field(default_factory=registry.default_methods)
     ood: Optional[list] = None  # None: the ID dataset's default sets
     profile: str = "quick"
     out: Path = Path("runs/report")
@@ -45,10 +45,11 @@ def validate(config: BenchmarkConfig) -> None:
     """Reject unknown names and an unwritable output folder before any work starts."""
     if config.id not in datasets.IN_DISTRIBUTION:
         raise BenchmarkError(f"unknown ID dataset {config.id!r}; choose from {', '.join(datasets.IN_DISTRIBUTION)}")
-    unknown = [m for m in config.methods if m not in METHODS]
+    known = registry.methods()
+    unknown = [m for m in config.methods if m not in known]
     if unknown or not config.methods:
         raise BenchmarkError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
-                             f"{', '.join(METHODS)}")
+                             f"{', '.join(known)}")
     bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS]
     if bad_sets:
         raise BenchmarkError(f"unknown OOD set(s) {', '.join(bad_sets)}; choose from {', '.join(catalog.BUILDERS)}")
@@ -86,7 +87,7 @@ def _id_data(config: BenchmarkConfig) -> tuple[ImageSet, ImageSet]:
 
 def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, skipped: dict) -> dict[str, ImageSet]:
     names = config.ood or catalog.DEFAULT_OOD[config.id]
-    ctx = catalog.Context(test, profile.ood_samples, config.seed, config.data_root)
+    ctx = catalog.Context(test, profile.sizes.ood_samples, config.seed, config.data_root)
     built = {}
     for name in tqdm(names, desc="OOD sets", leave=False, disable=not config.progress):
         try:
@@ -103,19 +104,21 @@ def run(config: BenchmarkConfig) -> dict:
     validate(config)
     started = time.perf_counter()
     profile = get_profile(config.profile)
+    sizes = profile.sizes
     device = _device(config.device)
     cache = config.cache or config.out.parent / "cache"
+    methods, kinds = registry.methods(), registry.kinds()
     skipped: dict = {}
     try:
         full_train, full_test = _id_data(config)
-        train = full_train.subset(profile.train_samples, config.seed)
-        test = full_test.subset(profile.test_samples, config.seed)
+        train = full_train.subset(sizes.train_samples, config.seed)
+        test = full_test.subset(sizes.test_samples, config.seed)
         experiments = [("main", train, test, _ood_sets(config, test, profile, skipped))]
         if config.heldout_class is not None:
             h_train, h_test, h_ood = ood_sets.held_out_class(full_train, full_test, config.heldout_class)
-            h_train = h_train.subset(profile.train_samples, config.seed)
-            h_test = h_test.subset(profile.test_samples, config.seed)
-            h_ood = h_ood.subset(profile.ood_samples, config.seed)
+            h_train = h_train.subset(sizes.train_samples, config.seed)
+            h_test = h_test.subset(sizes.test_samples, config.seed)
+            h_ood = h_ood.subset(sizes.ood_samples, config.seed)
             experiments.append(("heldout", h_train, h_test, {f"heldout-{h_ood.name.split('-class-')[-1]}": h_ood}))
     except (DatasetNotFoundError, CorruptFileError) as exc:
         raise BenchmarkError(str(exc)) from exc
@@ -126,32 +129,35 @@ def run(config: BenchmarkConfig) -> dict:
     model_info, method_info = {}, {}
     for experiment, exp_train, exp_test, exp_ood in experiments:
         trained = {}
-        for kind in dict.fromkeys(k for m in config.methods for k in METHODS[m].models):
+        for kind in dict.fromkeys(k for m in config.methods for k in methods[m].models):
             try:
-                trained[kind] = models.provide(kind, exp_train, exp_test, profile, cache, device, config.seed,
+                trained[kind] = models.provide(kinds[kind], exp_train, exp_test, profile, cache, device, config.seed,
                                                config.progress)
             except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
                 raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
             model_info[f"{kind}@{experiment}"] = trained[kind].info
-        ctx = MethodContext({k: t.model for k, t in trained.items()}, profile, config.progress, {})
+        ctx = MethodContext({k: t.model for k, t in trained.items()}, profile.name)
         for name in config.methods:
-            method = METHODS[name]
-            kind = models.KINDS[method.models[0]]
-            cap = method.cap(profile) if method.cap else None
-            fit_data = exp_train.subset(method.fit_cap(profile) if method.fit_cap else profile.fit_samples,
-                                        config.seed + 2)
+            method = methods[name]
+            inputs = kinds[method.models[0]].inputs
+            cap = method.images_per_set[profile.name] if method.images_per_set else None
+            fit_size = method.fit_images[profile.name] if method.fit_images else sizes.fit_samples
+            fit_data = exp_train.subset(fit_size, config.seed + seeds.FIT_SUBSET)
             torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
-            detector = method.make(ctx)
+            detector = method.detector(ctx)
+            detector.progress = config.progress
             t0 = time.perf_counter()
-            detector.fit(loader(kind.inputs(fit_data.images), fit_data.labels, batch_size=256))
+            detector.fit(loader(inputs(fit_data.images), fit_data.labels, batch_size=256))
             fit_seconds = time.perf_counter() - t0
-            pairs, speed = score_sets(detector, kind.inputs(exp_test.subset(cap, config.seed + 4).images),
-                                      {s: kind.inputs(d.subset(cap, config.seed + 5).images)
+            pairs, speed = score_sets(detector, inputs(exp_test.subset(cap, config.seed + seeds.ID_SCORED).images),
+                                      {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images)
                                        for s, d in exp_ood.items()}, batch_size=64 if cap else 256)
             scored[name] += pairs
             if experiment == "main":
-                method_info[name] = {"summary": method.summary, "fit_seconds": fit_seconds,
-                                     "images_per_second": speed, "images_per_set": cap}
+                method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
+                                     "detector": type(detector).__name__, "settings": detector.config(),
+                                     "fit_seconds": fit_seconds, "images_per_second": speed,
+                                     "images_per_set": cap, "fit_images": len(fit_data)}
 
     grid = grid_metrics(scored)
     config.out.mkdir(parents=True, exist_ok=True)
@@ -163,7 +169,7 @@ def run(config: BenchmarkConfig) -> dict:
         written += [f"roc_{name}.png", f"hist_{name}.png"]
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-        | {"ood_samples": profile.ood_samples},
+        | {"ood_samples": sizes.ood_samples, "sizes": asdict(sizes)},
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "platform": platform.platform(), "cores": os.cpu_count()},
         "id_test_size": len(test),

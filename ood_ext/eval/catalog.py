@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 from ..data import corruptions, datasets, ood_sets
 from ..data.images import ImageSet, resize, to_grayscale
+from . import seeds
 
 NEAR_K = 0.1
 
@@ -51,7 +52,7 @@ class Context:
         return data.with_images(images, data.name, keep_labels=False)
 
     def id_subset(self) -> ImageSet:
-        return self.id_test.subset(self.n, self.seed + 1)
+        return self.id_test.subset(self.n, self.seed + seeds.OOD_SOURCE)
 
 
 def _external(loader: Callable[["Context"], ImageSet]) -> Callable[[Context], ImageSet]:

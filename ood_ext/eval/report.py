@@ -39,9 +39,13 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
     for name, info in results["models"].items():
         details = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
         lines.append(f"| {name.split('@')[0]} | {name.split('@')[1]} | {details} |")
-    lines += ["", "## Methods", "", "| method | description | fit (s) | scoring (images/s) |", "|---|---|---:|---:|"]
+    lines += ["", "## Methods", "",
+              "| method | family | description | detector settings | fit images | fit (s) | scoring (images/s) |",
+              "|---|---|---|---|---:|---:|---:|"]
     for name, info in results["methods"].items():
-        lines.append(f"| {name} | {info['summary']} | {info['fit_seconds']:.1f} | {info['images_per_second']:.0f} |")
+        settings = ", ".join(f"{k} {v}" for k, v in info["settings"].items()) or "–"
+        lines.append(f"| {name} | {info['family']} | {info['summary']} | {info['detector']}: {settings} | "
+                     f"{info['fit_images']} | {info['fit_seconds']:.1f} | {info['images_per_second']:.0f} |")
     for metric, title in METRICS:
         lines += ["", f"## {title}", ""] + metric_table(results["metrics"], metric, metric == "fpr95")
     if results.get("skipped"):

@@ -1,5 +1,6 @@
 """Supervised training of classifiers (the classifier baselines, HSCAE's conditioner)."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -8,8 +9,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.images import loader
-from .profiles import ClassifierSettings
 from .trainer import Trainer
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """ResNet classifier training (AdamW with a cosine schedule)."""
+
+    width: int
+    blocks: int
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
 
 
 def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings: ClassifierSettings,

@@ -1,6 +1,7 @@
 """Training of Glow: NLL in bits per dimension, Adamax with a linear learning-rate warm-up and
 gradient-norm clipping (flows are touchy early on)."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -8,8 +9,22 @@ import torch
 from torch import Tensor, nn
 
 from ..data.images import loader
-from .profiles import GlowSettings
 from .trainer import Trainer
+
+
+@dataclass(frozen=True)
+class GlowSettings:
+    """Glow architecture and training (Adamax with a linear warm-up; ROSE paper B.2) on up to
+    `train_samples` ID images (None: all)."""
+
+    levels: int
+    steps: int
+    hidden: int
+    train_samples: Optional[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_steps: int
 
 
 def train_glow(model: nn.Module, images: Tensor, settings: GlowSettings, device="cpu",

@@ -8,6 +8,7 @@ for the *original, unrotated* noise term — it must undo the rotation, which ma
 orientation- and shape-aware. Scoring (detectors.msma) uses the same convention.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -15,8 +16,21 @@ import torch
 from torch import Tensor, nn
 
 from ..data.images import loader
-from .profiles import NCSNSettings
 from .trainer import Trainer
+
+
+@dataclass(frozen=True)
+class NCSNSettings:
+    """Score network architecture and denoising-score-matching training (Adam) on up to
+    `train_samples` ID images (None: all); rotation=True trains a RotNCSN."""
+
+    width: int
+    levels: int
+    train_samples: Optional[int]
+    epochs: int
+    batch_size: int
+    lr: float
+    rotation: bool = False
 
 ROTATIONS = (0, 1, 2, 3)  # multiples of 90° (counter-clockwise, torch.rot90 over H, W)
 
@@ -42,10 +56,11 @@ def denoising_loss(model: nn.Module, x: Tensor, level: Tensor, noise: Tensor,
     return 0.5 * (sigma**2 * residual**2).flatten(1).sum(1)
 
 
-def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, rotation: bool = False, device="cpu",
+def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, device="cpu",
                checkpoint: Optional[Path] = None, seed: int = 0, progress: bool = True) -> nn.Module:
-    """Train a score network on images [N, C, H, W] in [0, 1] (RotNCSN when rotation=True);
-    returns it in eval mode. Resumes from `checkpoint`."""
+    """Train a score network on images [N, C, H, W] in [0, 1] (a RotNCSN when
+    settings.rotation); returns it in eval mode. Resumes from `checkpoint`."""
+    rotation = settings.rotation
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     trainer = Trainer({"model": model}, {"optimizer": optimizer}, {}, checkpoint, seed,

@@ -1,6 +1,7 @@
 """Training of the ConvVAE (−ELBO, Adam with step decay), optionally on perturbed inputs (the
 background model of Likelihood Ratio)."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -8,8 +9,24 @@ import torch
 from torch import Tensor, nn
 
 from ..data.images import loader
-from .profiles import VAESettings
 from .trainer import Trainer
+
+
+@dataclass(frozen=True)
+class VAESettings:
+    """ConvVAE training (Adam, learning rate × gamma every `step` epochs; ROSE paper B.1) on up
+    to `train_samples` ID images (None: all); perturbation > 0 trains the background model of
+    Likelihood Ratio on inputs perturbed afresh every batch."""
+
+    width: int
+    latent: int
+    epochs: int
+    batch_size: int
+    lr: float
+    step: int
+    gamma: float
+    train_samples: Optional[int]
+    perturbation: float = 0.0
 
 
 def perturb(x: Tensor, rate: float) -> Tensor:
@@ -20,10 +37,10 @@ def perturb(x: Tensor, rate: float) -> Tensor:
 
 
 def train_vae(model: nn.Module, images: Tensor, settings: VAESettings, device="cpu",
-              checkpoint: Optional[Path] = None, seed: int = 0, perturbation: float = 0.0,
-              progress: bool = True) -> nn.Module:
-    """Minimise the mean −ELBO of images [N, C, 32, 32] in [0, 1]; returns the model in eval mode.
-    perturbation > 0 trains on inputs perturbed afresh every batch. Resumes from `checkpoint`."""
+              checkpoint: Optional[Path] = None, seed: int = 0, progress: bool = True) -> nn.Module:
+    """Minimise the mean −ELBO of images [N, C, 32, 32] in [0, 1] (perturbed when
+    settings.perturbation > 0); returns the model in eval mode. Resumes from `checkpoint`."""
+    perturbation = settings.perturbation
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, settings.step, settings.gamma)

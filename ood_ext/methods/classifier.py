@@ -1,0 +1,47 @@
+"""Classifier baselines (docs/methods.md, "Classifier baselines"): MSP, ODIN, Energy, ReAct and
+Mahalanobis on a ResNet trained on the ID classes."""
+
+import torch
+
+from ..detectors import MSP, ODIN, Energy, Mahalanobis, ReAct
+from ..models import ResNetClassifier
+from ..training import ClassifierSettings, accuracy, train_classifier
+from .registry import register
+from .spec import Family, Method, ModelKind, PerProfile, TrainJob
+
+
+def _train(job: TrainJob) -> dict:
+    labels = torch.as_tensor(job.train.labels)
+    train_classifier(job.model, job.inputs(job.train.images), labels, job.settings, job.device, job.checkpoint,
+                     job.seed, job.progress)
+    return {"test_accuracy": accuracy(job.model, job.inputs(job.test.images), torch.as_tensor(job.test.labels)),
+            "train_samples": len(job.train), "epochs": job.settings.epochs}
+
+
+CLASSIFIER = ModelKind(
+    "classifier",
+    build=lambda train, s: ResNetClassifier(train.images.shape[1], len(train.classes), s.width, s.blocks),
+    train=_train,
+    settings=PerProfile(
+        smoke=ClassifierSettings(width=8, blocks=1, epochs=1, batch_size=64, lr=3e-3, weight_decay=5e-4),
+        quick=ClassifierSettings(width=16, blocks=1, epochs=4, batch_size=128, lr=2e-3, weight_decay=5e-4),
+        full=ClassifierSettings(width=64, blocks=2, epochs=30, batch_size=128, lr=1e-3, weight_decay=5e-4)),
+)
+
+
+def _classifier(ctx):
+    return ctx.model("classifier")
+
+
+FAMILY = register(Family("classifier", "baselines on a supervised ResNet classifier", (CLASSIFIER,), (
+    Method("msp", "maximum softmax probability", ("classifier",), lambda c: MSP(_classifier(c)), default=True),
+    Method("odin", "ODIN: temperature scaling and input preprocessing", ("classifier",),
+           lambda c: ODIN(_classifier(c)), default=True),
+    Method("energy", "energy score", ("classifier",), lambda c: Energy(_classifier(c)), default=True),
+    Method("react", "ReAct: clipped penultimate activations, then the energy score", ("classifier",),
+           lambda c: ReAct(_classifier(c)), default=True),
+    Method("mahalanobis", "Mahalanobis distance, tied covariance, penultimate features", ("classifier",),
+           lambda c: Mahalanobis(_classifier(c)), default=True),
+    Method("mahalanobis-pre", "Mahalanobis with input preprocessing", ("classifier",),
+           lambda c: Mahalanobis(_classifier(c), epsilon=0.001)),
+)))

@@ -1,0 +1,54 @@
+"""MSMA and RotNCSN (docs/methods.md, "MSMA and RotNCSN"): density models on the multi-scale
+score norms of a noise-conditional score network, plain or rotation-trained."""
+
+from dataclasses import replace
+
+import torch
+
+from ..detectors import MSMA, RotNCSN
+from ..models import NCSN
+from ..training import NCSNSettings, denoising_loss, train_ncsn
+from .registry import register
+from .spec import Family, Method, ModelKind, PerProfile, TrainJob
+
+NCSN_SETTINGS = PerProfile(
+    smoke=NCSNSettings(width=4, levels=10, train_samples=300, epochs=1, batch_size=32, lr=1e-3),
+    quick=NCSNSettings(width=16, levels=10, train_samples=3000, epochs=3, batch_size=64, lr=1e-3),
+    full=NCSNSettings(width=64, levels=10, train_samples=None, epochs=100, batch_size=128, lr=1e-3),
+)
+# Images scored per set (f_rot costs 40 network passes an image) and fitted on.
+IMAGES_PER_SET = PerProfile(smoke=50, quick=50, full=None)
+FIT_IMAGES = PerProfile(smoke=100, quick=500, full=None)
+
+
+def _train(job: TrainJob) -> dict:
+    data = job.train_subset(job.settings.train_samples)
+    train_ncsn(job.model, job.inputs(data.images), job.settings, job.device, job.checkpoint, job.seed, job.progress)
+    model, device = job.model, job.device
+    with torch.no_grad():
+        x = job.inputs(job.test_subset(500).images).to(device)
+        torch.manual_seed(job.seed)
+        level = torch.randint(0, model.num_levels, (len(x),), device=device)
+        turns = torch.randint(0, 4, (len(x),), device=device) if job.settings.rotation else None
+        loss = denoising_loss(model, x, level, torch.randn_like(x), turns).mean().item()
+    return {"test_dsm_loss": loss, "train_samples": len(data), "epochs": job.settings.epochs}
+
+
+def _ncsn(train, s: NCSNSettings) -> NCSN:
+    return NCSN(train.images.shape[1], s.width, s.levels)
+
+
+SCORE_NETWORK = ModelKind("ncsn", _ncsn, _train, NCSN_SETTINGS)
+ROTATION_SCORE_NETWORK = ModelKind("rotncsn", _ncsn, _train, NCSN_SETTINGS.map(lambda s: replace(s, rotation=True)))
+
+FAMILY = register(Family("msma", "MSMA and RotNCSN on noise-conditional score networks",
+                         (SCORE_NETWORK, ROTATION_SCORE_NETWORK), (
+    Method("msma", "MSMA: GMM (components by CV) on ‖σ_i s(x, i)‖", ("ncsn",), lambda c: MSMA(c.model("ncsn")),
+           IMAGES_PER_SET, FIT_IMAGES),
+    Method("msma-rec", "MSMA on the denoising residual norms f_rec", ("ncsn",),
+           lambda c: MSMA(c.model("ncsn"), features="rec"), IMAGES_PER_SET, FIT_IMAGES),
+    Method("msma-knn", "MSMA normality vectors, 5-NN distance", ("ncsn",),
+           lambda c: MSMA(c.model("ncsn"), density="knn"), IMAGES_PER_SET, FIT_IMAGES),
+    Method("rotncsn", "RotNCSN: GMM on f_rot of a rotation-trained NCSN", ("rotncsn",),
+           lambda c: RotNCSN(c.model("rotncsn")), IMAGES_PER_SET, FIT_IMAGES),
+)))

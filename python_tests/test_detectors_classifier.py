@@ -36,13 +36,13 @@ class ToyClassifier(nn.Module):
 
 
 @pytest.fixture()
-def setup():
+def setup(device):
     gen = torch.Generator().manual_seed(0)
-    y = torch.arange(400) % 4
-    x = 0.3 * torch.randn(400, 8, generator=gen)
-    x[torch.arange(400), y] += 3.0
-    ood = 0.05 * torch.randn(200, 8, generator=gen)
-    return ToyClassifier().eval(), x, y, ood
+    y = torch.arange(400, device="cpu") % 4
+    x = 0.3 * torch.randn(400, 8, generator=gen, device="cpu")
+    x[torch.arange(400, device="cpu"), y] += 3.0
+    ood = 0.05 * torch.randn(200, 8, generator=gen, device="cpu")
+    return ToyClassifier().eval(), x.to(device), y.to(device), ood.to(device)
 
 
 DETECTORS = {
@@ -56,9 +56,9 @@ DETECTORS = {
 
 
 @pytest.mark.parametrize("name", DETECTORS)
-def test_ood_scores_higher_than_id(setup, name):
+def test_ood_scores_higher_than_id(setup, name, device):
     model, x, y, ood = setup
-    det = DETECTORS[name](model).fit(loader(x, y.numpy(), batch_size=64))
+    det = DETECTORS[name](model).fit(loader(x, y.cpu().numpy(), batch_size=64))
     id_scores, ood_scores = det.score(x[:200]), det.score(ood)
     assert id_scores.shape == (200,) and ood_scores.shape == (200,)
     assert ood_scores.mean() > id_scores.mean()
@@ -66,16 +66,16 @@ def test_ood_scores_higher_than_id(setup, name):
 
 
 @pytest.mark.parametrize("name", DETECTORS)
-def test_save_load_scores_bit_identically(setup, name, tmp_path):
+def test_save_load_scores_bit_identically(setup, name, tmp_path, device):
     model, x, y, ood = setup
-    det = DETECTORS[name](model).fit(loader(x, y.numpy(), batch_size=64))
+    det = DETECTORS[name](model).fit(loader(x, y.cpu().numpy(), batch_size=64))
     torch.save(det.state_dict(), tmp_path / "det.pt")
     fresh = DETECTORS[name](model).load_state_dict(torch.load(tmp_path / "det.pt", weights_only=True))
     assert torch.equal(fresh.score(ood), det.score(ood))
-    assert torch.equal(fresh.score_loader(loader(x, batch_size=50)), det.score(x))
+    assert torch.equal(fresh.score_loader(loader(x, batch_size=50)), det.score(x).cpu())
 
 
-def test_state_checks(setup):
+def test_state_checks(setup, device):
     model, x, y, _ = setup
     with pytest.raises(NotFittedError):
         Energy(model).score(x)
@@ -91,9 +91,9 @@ def test_state_checks(setup):
 
 
 @pytest.mark.parametrize("name", DETECTORS)
-def test_mode_restored_and_no_gradient_leaks(setup, name):
+def test_mode_restored_and_no_gradient_leaks(setup, name, device):
     model, x, y, ood = setup
-    det = DETECTORS[name](model).fit(loader(x, y.numpy(), batch_size=64))
+    det = DETECTORS[name](model).fit(loader(x, y.cpu().numpy(), batch_size=64))
     want = det.score(ood)
     model.train()
     got = det.score(ood)
@@ -104,7 +104,7 @@ def test_mode_restored_and_no_gradient_leaks(setup, name):
     model.eval()
 
 
-def test_scores_match_direct_computations(setup):
+def test_scores_match_direct_computations(setup, device):
     model, x, y, ood = setup
     with torch.no_grad():
         logits, feats = model(ood), model.features(ood)
@@ -124,25 +124,25 @@ def test_scores_match_direct_computations(setup):
     assert torch.allclose(ODIN(model, 1000.0, 0.01).fit([]).score(ood), want)
 
 
-def test_mahalanobis_matches_numpy(setup):
+def test_mahalanobis_matches_numpy(setup, device):
     model, x, y, ood = setup
-    det = Mahalanobis(model, ridge=0.0).fit(loader(x, y.numpy(), batch_size=64))
+    det = Mahalanobis(model, ridge=0.0).fit(loader(x, y.cpu().numpy(), batch_size=64))
     with torch.no_grad():
-        f, g = model.features(x).double().numpy(), model.features(ood).double().numpy()
-    labels = y.numpy()
+        f, g = model.features(x).double().cpu().numpy(), model.features(ood).double().cpu().numpy()
+    labels = y.cpu().numpy()
     means = np.stack([f[labels == c].mean(0) for c in range(4)])
     cov = sum(((f[labels == c] - means[c]).T @ (f[labels == c] - means[c])) for c in range(4)) / len(f)
     prec = np.linalg.pinv(cov)
     want = np.min([0.5 * np.einsum("nd,de,ne->n", g - m, prec, g - m) for m in means], axis=0)
-    np.testing.assert_allclose(det.score(ood).double().numpy(), want, rtol=2e-3)
+    np.testing.assert_allclose(det.score(ood).double().cpu().numpy(), want, rtol=2e-3)
 
 
-def test_tied_covariance_fit_at_d256_against_numpy():
+def test_tied_covariance_fit_at_d256_against_numpy(device):
     rng = np.random.default_rng(0)
     f = rng.normal(size=(3000, 256)) @ rng.normal(size=(256, 256)) * 0.1 + 5
     labels = rng.integers(0, 10, 3000)
     means, cov = class_means_and_tied_covariance(torch.tensor(f), torch.tensor(labels))
     np_means = np.stack([f[labels == c].mean(0) for c in range(10)])
     centred = f - np_means[labels]
-    np.testing.assert_allclose(means.numpy(), np_means, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cov.numpy(), centred.T @ centred / len(f), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(means.cpu().numpy(), np_means, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cov.cpu().numpy(), centred.T @ centred / len(f), rtol=1e-10, atol=1e-12)

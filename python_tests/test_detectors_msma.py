@@ -13,14 +13,15 @@ from ood_ext.models.ncsn import geometric_sigmas
 from ood_ext.training.ncsn import denoising_loss, rotate
 
 
-@pytest.fixture(scope="module")
-def net():
+@pytest.fixture()
+def net(device):
     torch.manual_seed(0)
     return NCSN(1, width=4, levels=5).double().eval()
 
 
 def images(n, seed=0):
-    return torch.rand(n, 1, 12, 12, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return torch.rand(n, 1, 12, 12, generator=torch.Generator().manual_seed(seed), dtype=torch.float64,
+                      device="cpu").to(torch.get_default_device())
 
 
 def test_sigmas_are_geometric_largest_first():
@@ -30,14 +31,14 @@ def test_sigmas_are_geometric_largest_first():
     torch.testing.assert_close(ratios, torch.full_like(ratios, ratios[0].item()))
 
 
-def test_scores_all_levels_equals_a_loop(net):
+def test_scores_all_levels_equals_a_loop(net, device):
     x = images(3)
     every = net.scores_all_levels(x)
     for i in range(5):
         torch.testing.assert_close(every[i], net(x, torch.full((3,), i)))
 
 
-def test_fused_normality_vectors_equal_plain_torch(net):
+def test_fused_normality_vectors_equal_plain_torch(net, device):
     x = images(4, 1)
     sig = net.sigmas
     with torch.no_grad():
@@ -78,7 +79,7 @@ class Recorder(torch.nn.Module):
         return self.pattern.expand_as(x)
 
 
-def test_rotncsn_sees_the_rotated_image_and_targets_the_unrotated_noise():
+def test_rotncsn_sees_the_rotated_image_and_targets_the_unrotated_noise(device):
     """The convention of seed 004 (eq. 4): input r(x̃), target −(x̃ − x)/σ² of the original x̃."""
     x = images(2, 3)
     pattern = torch.arange(144, dtype=torch.float64).view(1, 1, 12, 12) / 100
@@ -99,15 +100,15 @@ def test_rotncsn_sees_the_rotated_image_and_targets_the_unrotated_noise():
     assert torch.equal(model.seen, noisy)
 
 
-def test_gmm_scoring_through_the_op_equals_sklearn(net):
+def test_gmm_scoring_through_the_op_equals_sklearn(net, device):
     detector = MSMA(net, "msma", "gmm", components=(2, 4), folds=2, progress=False).fit([images(40, 4)])
     x = images(10, 5)
-    z = detector.vectors(x).numpy()
+    z = detector.vectors(x).cpu().numpy()
     gmm = GaussianMixture(len(detector.gmm_means), covariance_type="full")
-    gmm.means_ = detector.gmm_means.numpy()
-    gmm.precisions_cholesky_ = detector.gmm_prec_chol.numpy()
-    gmm.weights_ = np.exp(detector.gmm_log_weights.numpy())
-    np.testing.assert_allclose(-detector.score(x).numpy(), gmm.score_samples(z), rtol=1e-10)
+    gmm.means_ = detector.gmm_means.cpu().numpy()
+    gmm.precisions_cholesky_ = detector.gmm_prec_chol.cpu().numpy()
+    gmm.weights_ = np.exp(detector.gmm_log_weights.cpu().numpy())
+    np.testing.assert_allclose(-detector.score(x).cpu().numpy(), gmm.score_samples(z), rtol=1e-10)
 
 
 def test_select_gmm_prefers_the_true_number_of_clusters():
@@ -121,7 +122,7 @@ def test_select_gmm_prefers_the_true_number_of_clusters():
 @pytest.mark.parametrize("make", [lambda m: MSMA(m, "msma", "gmm", components=(2,), folds=2, progress=False),
                                   lambda m: MSMA(m, "rec", "knn", progress=False),
                                   lambda m: RotNCSN(m, "gmm", components=(2,), folds=2, progress=False)])
-def test_save_load_round_trip(net, make, tmp_path):
+def test_save_load_round_trip(net, make, tmp_path, device):
     detector = make(net).fit([images(30, 6)])
     torch.save(detector.state_dict(), tmp_path / "d.pt")
     again = make(net).load_state_dict(torch.load(tmp_path / "d.pt", weights_only=True))
@@ -132,7 +133,7 @@ def test_save_load_round_trip(net, make, tmp_path):
     assert torch.equal(again.score(x), first)
 
 
-def test_bad_configuration(net):
+def test_bad_configuration(net, device):
     with pytest.raises(ValueError, match="features must be"):
         MSMA(net, "grad")
     with pytest.raises(ValueError, match="density must be"):

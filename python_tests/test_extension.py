@@ -9,6 +9,8 @@ import torch
 
 from ood_ext import _build_info, _extension
 
+pytestmark = pytest.mark.ops  # the compiled operators (make cuda-check runs these again)
+
 OPS = ["gaussian_log_prob", "gaussian_log_prob_backward", "diag_gaussian_log_prob", "diag_gaussian_log_prob_backward",
        "curvature_quadratic_form", "curvature_eigen_correction", "multiscale_score_norms"]
 

@@ -6,12 +6,14 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import DTYPES, PROPERTY_SETTINGS, strided, tolerance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DTYPES, strided, tolerance
 from ood_ext.ops import curvature_eigen_correction, curvature_quadratic_form
 from ood_ext.ops import reference as ref
+
+pytestmark = pytest.mark.ops  # the compiled operators (make cuda-check runs these again)
 
 
 def orthogonal(d, dtype=torch.float64):
@@ -43,7 +45,7 @@ def conv_per_sample_grads(x, weight, bias, grad_out, stride, padding):
 
 
 @pytest.mark.parametrize("strategy", ["auto", "pairs", "chunked"])
-def test_conv2d_matches_autograd_loop_and_dense_kronecker(strategy):
+def test_conv2d_matches_autograd_loop_and_dense_kronecker(strategy, device):
     n, c_in, c_out, k, stride, padding = 3, 2, 3, 3, 2, 1
     x = torch.randn(n, c_in, 7, 7, dtype=torch.float64)
     weight = torch.randn(c_out, c_in, k, k, dtype=torch.float64)
@@ -64,7 +66,7 @@ def test_conv2d_matches_autograd_loop_and_dense_kronecker(strategy):
     torch.testing.assert_close(curvature_eigen_correction(a, g, basis_a, basis_g, strategy), s_want)
 
 
-def test_linear_matches_autograd_loop():
+def test_linear_matches_autograd_loop(device):
     n, d_in, d_out = 5, 4, 3
     layer = torch.nn.Linear(d_in, d_out).double()
     x = torch.randn(n, d_in, dtype=torch.float64)
@@ -87,7 +89,7 @@ def test_linear_matches_autograd_loop():
                                              (4, 40, 12, 6), (70, 3, 5, 4)])
 @pytest.mark.parametrize("strategy", ["auto", "pairs", "chunked"])
 @pytest.mark.parametrize("bases", ["both", "none", "a_only", "g_only"])
-def test_matches_float64_reference(dtype, n, t, d_in, d_out, strategy, bases):
+def test_matches_float64_reference(dtype, n, t, d_in, d_out, strategy, bases, device):
     a, g, basis_a, basis_g, w = random_problem(n, t, d_in, d_out, dtype)
     basis_a = basis_a if bases in ("both", "a_only") else None
     basis_g = basis_g if bases in ("both", "g_only") else None
@@ -99,7 +101,7 @@ def test_matches_float64_reference(dtype, n, t, d_in, d_out, strategy, bases):
     assert q.dtype == dtype and s.dtype == dtype
 
 
-def test_non_contiguous_inputs():
+def test_non_contiguous_inputs(device):
     a, g, basis_a, basis_g, w = random_problem(6, 3, 5, 4, torch.float64)
     want = curvature_quadratic_form(a, g, w, basis_a, basis_g)
     got = curvature_quadratic_form(strided(a), g.transpose(0, 1).contiguous().transpose(0, 1),
@@ -107,7 +109,7 @@ def test_non_contiguous_inputs():
     torch.testing.assert_close(got, want)
 
 
-def test_large_batch_spans_many_chunks():
+def test_large_batch_spans_many_chunks(device):
     a, g, basis_a, basis_g, w = random_problem(300, 30, 40, 32, torch.float64)
     torch.testing.assert_close(curvature_quadratic_form(a, g, w, basis_a, basis_g),
                                ref.curvature_quadratic_form(a, g, w, basis_a, basis_g))
@@ -115,7 +117,7 @@ def test_large_batch_spans_many_chunks():
                                ref.curvature_eigen_correction(a, g, basis_a, basis_g))
 
 
-def test_opcheck():
+def test_opcheck(device):
     a, g, basis_a, basis_g, w = random_problem(4, 2, 3, 5, torch.float64)
     torch.library.opcheck(torch.ops.ood_ext.curvature_quadratic_form.default, (a, g, w, basis_a, basis_g, "auto"))
     torch.library.opcheck(torch.ops.ood_ext.curvature_eigen_correction.default, (a, g, basis_a, None, "chunked"))
@@ -129,30 +131,30 @@ def _args(**changes):
 
 
 BAD_INPUTS = [
-    (_args(a=torch.randn(4, 3, dtype=torch.float64)), "a must have 3 dimensions"),
-    (_args(g=torch.randn(3, 2, 5, dtype=torch.float64)), "g has shape .*must be 4"),
-    (_args(g=torch.randn(4, 1, 5, dtype=torch.float64)), "g has shape .*must be 2"),
-    (_args(a=torch.randn(0, 2, 3, dtype=torch.float64), g=torch.randn(0, 2, 5, dtype=torch.float64)), "empty"),
-    (_args(weight=torch.ones(3, 5, dtype=torch.float64)), "weight has shape"),
-    (_args(weight=-torch.ones(5, 3, dtype=torch.float64)), "non-negative"),
-    (_args(weight=torch.ones(5, 3, dtype=torch.float32)), "dtype"),
-    (_args(basis_a=torch.eye(4, dtype=torch.float64)), "basis_a has shape"),
-    (_args(basis_g=torch.eye(5, dtype=torch.float64) * math.nan), "basis_g contains NaN"),
-    (_args(a=torch.full((4, 2, 3), math.inf, dtype=torch.float64)), "a contains NaN or infinite"),
-    (_args(strategy="fast"), "strategy must be"),
+    (lambda: _args(a=torch.randn(4, 3, dtype=torch.float64)), "a must have 3 dimensions"),
+    (lambda: _args(g=torch.randn(3, 2, 5, dtype=torch.float64)), "g has shape .*must be 4"),
+    (lambda: _args(g=torch.randn(4, 1, 5, dtype=torch.float64)), "g has shape .*must be 2"),
+    (lambda: _args(a=torch.randn(0, 2, 3, dtype=torch.float64), g=torch.randn(0, 2, 5, dtype=torch.float64)), "empty"),
+    (lambda: _args(weight=torch.ones(3, 5, dtype=torch.float64)), "weight has shape"),
+    (lambda: _args(weight=-torch.ones(5, 3, dtype=torch.float64)), "non-negative"),
+    (lambda: _args(weight=torch.ones(5, 3, dtype=torch.float32)), "dtype"),
+    (lambda: _args(basis_a=torch.eye(4, dtype=torch.float64)), "basis_a has shape"),
+    (lambda: _args(basis_g=torch.eye(5, dtype=torch.float64) * math.nan), "basis_g contains NaN"),
+    (lambda: _args(a=torch.full((4, 2, 3), math.inf, dtype=torch.float64)), "a contains NaN or infinite"),
+    (lambda: _args(strategy="fast"), "strategy must be"),
 ]
 
 
-@pytest.mark.parametrize("args,message", BAD_INPUTS)
-def test_bad_inputs_raise_clear_errors(args, message):
+@pytest.mark.parametrize("make,message", BAD_INPUTS)
+def test_bad_inputs_raise_clear_errors(make, message, device):
     with pytest.raises(RuntimeError, match=message):
-        torch.ops.ood_ext.curvature_quadratic_form(**args)
+        torch.ops.ood_ext.curvature_quadratic_form(**make())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, **PROPERTY_SETTINGS)
 @given(n=st.integers(1, 12), t=st.integers(1, 12), d_in=st.integers(1, 12), d_out=st.integers(1, 12),
        alpha=st.floats(0.01, 100))
-def test_properties(n, t, d_in, d_out, alpha):
+def test_properties(n, t, d_in, d_out, alpha, device):
     a, g, basis_a, basis_g, w = random_problem(n, t, d_in, d_out, torch.float64)
     q = {s: curvature_quadratic_form(a, g, w, basis_a, basis_g, s) for s in ("pairs", "chunked")}
     torch.testing.assert_close(q["pairs"], q["chunked"])

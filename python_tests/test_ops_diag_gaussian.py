@@ -5,14 +5,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import DTYPES, PROPERTY_SETTINGS, strided, tolerance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
-from conftest import DTYPES, strided, tolerance
 from ood_ext.ops import diag_gaussian_log_prob
 from ood_ext.ops import reference as ref
+
+pytestmark = pytest.mark.ops  # the compiled operators (make cuda-check runs these again)
 
 
 def problem(n, c, d, dtype):
@@ -26,7 +28,7 @@ def problem(n, c, d, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n,c,d", [(1, 1, 1), (9, 3, 5), (257, 1, 256), (100, 7, 33)])
 @pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
-def test_matches_float64_reference(dtype, n, c, d, reduce):
+def test_matches_float64_reference(dtype, n, c, d, reduce, device):
     x, mean, var, log_weights = problem(n, c, d, dtype)
     got = diag_gaussian_log_prob(x, mean, var, log_weights, reduce)
     want = ref.diag_gaussian_log_prob(x, mean, var, log_weights, reduce)
@@ -37,23 +39,23 @@ def test_matches_float64_reference(dtype, n, c, d, reduce):
         torch.testing.assert_close(got.double(), want, **tolerance(dtype))
 
 
-def test_non_contiguous_inputs():
+def test_non_contiguous_inputs(device):
     x, mean, var, log_weights = problem(30, 4, 6, torch.float64)
     want = diag_gaussian_log_prob(x, mean, var, log_weights)
     torch.testing.assert_close(diag_gaussian_log_prob(strided(x), strided(mean), strided(var), log_weights), want)
     torch.testing.assert_close(diag_gaussian_log_prob(x.T.contiguous().T, mean, var, log_weights), want)
 
 
-def test_matches_scipy_logpdf():
+def test_matches_scipy_logpdf(device):
     x, mean, var, _ = problem(25, 2, 4, torch.float64)
     got = diag_gaussian_log_prob(x, mean, var)
     for c in range(2):
-        want = multivariate_normal(mean[c].numpy(), np.diag(var[c].numpy())).logpdf(x.numpy())
-        np.testing.assert_allclose(got[:, c].numpy(), want, rtol=1e-12)
+        want = multivariate_normal(mean[c].cpu().numpy(), np.diag(var[c].cpu().numpy())).logpdf(x.cpu().numpy())
+        np.testing.assert_allclose(got[:, c].cpu().numpy(), want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_matches_sklearn_diagonal_mixture(dtype):
+def test_matches_sklearn_diagonal_mixture(dtype, device):
     rng = np.random.default_rng(1)
     data = np.concatenate([rng.normal(size=(150, 5)) * 0.5 + 2, rng.normal(size=(150, 5)) * 2])
     gmm = GaussianMixture(3, covariance_type="diag", random_state=0).fit(data)
@@ -63,7 +65,7 @@ def test_matches_sklearn_diagonal_mixture(dtype):
 
 
 @pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
-def test_gradcheck(reduce):
+def test_gradcheck(reduce, device):
     x, mean, var, log_weights = problem(5, 3, 4, torch.float64)
     inputs = tuple(t.requires_grad_() for t in (x, mean, var, log_weights))
 
@@ -75,7 +77,7 @@ def test_gradcheck(reduce):
 
 
 @pytest.mark.parametrize("reduce", ["none", "logsumexp"])
-def test_opcheck(reduce):
+def test_opcheck(reduce, device):
     x, mean, var, log_weights = problem(8, 3, 5, torch.float64)
     torch.library.opcheck(torch.ops.ood_ext.diag_gaussian_log_prob.default,
                           (x.requires_grad_(), mean.requires_grad_(), var.requires_grad_(), log_weights, reduce))
@@ -86,19 +88,20 @@ def test_opcheck(reduce):
 
 
 BAD_INPUTS = [
-    (dict(var=-torch.ones(2, 3, dtype=torch.float64)), "var must be positive"),
-    (dict(var=torch.zeros(2, 3, dtype=torch.float64)), "var must be positive"),
-    (dict(var=torch.ones(2, 4, dtype=torch.float64)), "var has shape"),
-    (dict(var=torch.full((2, 3), math.nan, dtype=torch.float64)), "var contains NaN"),
-    (dict(x=torch.empty(0, 3, dtype=torch.float64)), "empty batch"),
-    (dict(x=torch.ones(4, 3, dtype=torch.float32)), "dtype"),
-    (dict(x=torch.tensor([[1.0, math.inf, 0.0]] * 4, dtype=torch.float64)), "x contains NaN or infinite"),
-    (dict(reduce="sum"), "reduce must be"),
+    (lambda: dict(var=-torch.ones(2, 3, dtype=torch.float64)), "var must be positive"),
+    (lambda: dict(var=torch.zeros(2, 3, dtype=torch.float64)), "var must be positive"),
+    (lambda: dict(var=torch.ones(2, 4, dtype=torch.float64)), "var has shape"),
+    (lambda: dict(var=torch.full((2, 3), math.nan, dtype=torch.float64)), "var contains NaN"),
+    (lambda: dict(x=torch.empty(0, 3, dtype=torch.float64)), "empty batch"),
+    (lambda: dict(x=torch.ones(4, 3, dtype=torch.float32)), "dtype"),
+    (lambda: dict(x=torch.tensor([[1.0, math.inf, 0.0]] * 4, dtype=torch.float64)), "x contains NaN or infinite"),
+    (lambda: dict(reduce="sum"), "reduce must be"),
 ]
 
 
 @pytest.mark.parametrize("change,message", BAD_INPUTS)
-def test_bad_inputs_raise_clear_errors(change, message):
+def test_bad_inputs_raise_clear_errors(change, message, device):
+    change = change()
     args = dict(x=torch.zeros(4, 3, dtype=torch.float64), mean=torch.zeros(2, 3, dtype=torch.float64),
                 var=torch.ones(2, 3, dtype=torch.float64), reduce="none")
     args.update(change)
@@ -106,9 +109,9 @@ def test_bad_inputs_raise_clear_errors(change, message):
         torch.ops.ood_ext.diag_gaussian_log_prob(**args)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, **PROPERTY_SETTINGS)
 @given(n=st.integers(1, 30), d=st.integers(1, 40), scale=st.floats(0.1, 10))
-def test_scaling_property(n, d, scale):
+def test_scaling_property(n, d, scale, device):
     # Scaling x, μ by s and v by s² shifts every log-density by −D log s.
     x, mean, var, _ = problem(n, 2, d, torch.float64)
     base = diag_gaussian_log_prob(x, mean, var)

@@ -5,14 +5,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import DTYPES, PROPERTY_SETTINGS, random_spd, strided, tolerance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 from sklearn.mixture import GaussianMixture
 
-from conftest import DTYPES, random_spd, strided, tolerance
 from ood_ext.ops import gaussian_log_prob, precision_cholesky
 from ood_ext.ops import reference as ref
+
+pytestmark = pytest.mark.ops  # the compiled operators (make cuda-check runs these again)
 
 
 def problem(n, c, d, dtype, offset=0.0):
@@ -27,7 +29,7 @@ def problem(n, c, d, dtype, offset=0.0):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n,c,d", [(1, 1, 1), (7, 3, 5), (300, 4, 47), (129, 10, 64), (70, 2, 150)])
 @pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
-def test_matches_float64_reference(dtype, n, c, d, reduce):
+def test_matches_float64_reference(dtype, n, c, d, reduce, device):
     x, mean, prec_chol, log_weights, _ = problem(n, c, d, dtype)
     got = gaussian_log_prob(x, mean, prec_chol, log_weights, reduce)
     want = ref.gaussian_log_prob(x, mean, prec_chol, log_weights, reduce)
@@ -40,7 +42,7 @@ def test_matches_float64_reference(dtype, n, c, d, reduce):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_non_contiguous_inputs(dtype):
+def test_non_contiguous_inputs(dtype, device):
     x, mean, prec_chol, log_weights, _ = problem(50, 3, 9, dtype)
     want = gaussian_log_prob(x, mean, prec_chol, log_weights)
     got = gaussian_log_prob(strided(x), strided(mean), prec_chol.transpose(1, 2).contiguous().transpose(1, 2),
@@ -48,16 +50,16 @@ def test_non_contiguous_inputs(dtype):
     torch.testing.assert_close(got, want, rtol=0, atol=1e-12 if dtype == torch.float64 else 1e-4)
 
 
-def test_matches_scipy_logpdf():
+def test_matches_scipy_logpdf(device):
     x, mean, prec_chol, _, cov = problem(40, 3, 6, torch.float64)
     got = gaussian_log_prob(x, mean, prec_chol)
     for c in range(3):
-        want = multivariate_normal(mean[c].numpy(), cov[c].numpy()).logpdf(x.numpy())
-        np.testing.assert_allclose(got[:, c].numpy(), want, rtol=1e-10)
+        want = multivariate_normal(mean[c].cpu().numpy(), cov[c].cpu().numpy()).logpdf(x.cpu().numpy())
+        np.testing.assert_allclose(got[:, c].cpu().numpy(), want, rtol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_matches_sklearn_gaussian_mixture(dtype):
+def test_matches_sklearn_gaussian_mixture(dtype, device):
     rng = np.random.default_rng(0)
     data = np.concatenate([rng.normal(size=(200, 8)) * 2 + 5, rng.normal(size=(200, 8)) - 3])
     gmm = GaussianMixture(4, covariance_type="full", random_state=0).fit(data)
@@ -67,7 +69,7 @@ def test_matches_sklearn_gaussian_mixture(dtype):
     torch.testing.assert_close(got.double(), want, **tolerance(dtype))
 
 
-def test_float32_stays_accurate_far_from_the_origin():
+def test_float32_stays_accurate_far_from_the_origin(device):
     # Classes far from the origin and from each other: the shared shift must keep float32 close.
     x, mean, prec_chol, _, _ = problem(200, 5, 32, torch.float64, offset=1e3)
     mean = mean + torch.linspace(-50, 50, 5, dtype=torch.float64)[:, None]
@@ -81,7 +83,7 @@ def test_float32_stays_accurate_far_from_the_origin():
 
 
 @pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
-def test_gradcheck(reduce):
+def test_gradcheck(reduce, device):
     x, mean, prec_chol, log_weights, _ = problem(6, 3, 4, torch.float64)
     x.requires_grad_(), mean.requires_grad_(), log_weights.requires_grad_()
 
@@ -92,7 +94,7 @@ def test_gradcheck(reduce):
     assert torch.autograd.gradcheck(fn, (x, mean, log_weights))
 
 
-def test_gradient_matches_reference_autograd():
+def test_gradient_matches_reference_autograd(device):
     x, mean, prec_chol, log_weights, _ = problem(64, 4, 20, torch.float64)
     grads = []
     for fn in (gaussian_log_prob, ref.gaussian_log_prob):
@@ -102,7 +104,7 @@ def test_gradient_matches_reference_autograd():
     torch.testing.assert_close(grads[0], grads[1])
 
 
-def test_not_differentiable_wrt_prec_chol():
+def test_not_differentiable_wrt_prec_chol(device):
     x, mean, prec_chol, _, _ = problem(5, 2, 3, torch.float64)
     out = gaussian_log_prob(x, mean, prec_chol.requires_grad_())
     with pytest.raises(RuntimeError, match="not prec_chol"):
@@ -110,7 +112,7 @@ def test_not_differentiable_wrt_prec_chol():
 
 
 @pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
-def test_opcheck(reduce):
+def test_opcheck(reduce, device):
     x, mean, prec_chol, log_weights, _ = problem(9, 3, 5, torch.float64)
     torch.library.opcheck(torch.ops.ood_ext.gaussian_log_prob.default,
                           (x.requires_grad_(), mean.requires_grad_(), prec_chol, log_weights, reduce))
@@ -120,7 +122,7 @@ def test_opcheck(reduce):
                           (grad.double(), x.detach(), mean.detach(), prec_chol, log_weights, reduce, out, argmax))
 
 
-def test_precision_cholesky_matches_sklearn_convention():
+def test_precision_cholesky_matches_sklearn_convention(device):
     cov = random_spd(3, 7)
     u = precision_cholesky(cov)
     assert torch.equal(u, torch.triu(u))
@@ -154,19 +156,19 @@ BAD_INPUTS = [
     (lambda: _with(mean=torch.full((2, 3), math.inf, dtype=torch.float64)), "mean contains NaN or infinite"),
     (lambda: _with(prec_chol=torch.eye(3, dtype=torch.float64).repeat(2, 1, 1) * math.inf), "prec_chol contains"),
     (lambda: _with(reduce="mean"), "reduce must be"),
-    (lambda: _with(mean=torch.randn(2, 3, dtype=torch.float64, device="meta")), "mean is on meta but x is on cpu"),
+    (lambda: _with(mean=torch.randn(2, 3, dtype=torch.float64, device="meta")), "mean is on meta but x is on (cpu|cuda)"),
 ]
 
 
 @pytest.mark.parametrize("make,message", BAD_INPUTS)
-def test_bad_inputs_raise_clear_errors(make, message):
+def test_bad_inputs_raise_clear_errors(make, message, device):
     with pytest.raises(RuntimeError, match=message):
         torch.ops.ood_ext.gaussian_log_prob(**make())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, **PROPERTY_SETTINGS)
 @given(n=st.integers(1, 40), c=st.integers(1, 6), d=st.integers(1, 70), shift=st.floats(-100, 100))
-def test_properties(n, c, d, shift):
+def test_properties(n, c, d, shift, device):
     x, mean, prec_chol, log_weights, _ = problem(n, c, d, torch.float64)
     full = gaussian_log_prob(x, mean, prec_chol, log_weights)
     best = gaussian_log_prob(x, mean, prec_chol, log_weights, "max")

@@ -5,10 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import DTYPES, tolerance
+
 from ood_ext.ops import multiscale_score_norms
 from ood_ext.ops import reference as ref
+
+pytestmark = pytest.mark.ops  # the compiled operators (make cuda-check runs these again)
 
 
 def problem(levels, n, shape, dtype):
@@ -23,7 +25,7 @@ def problem(levels, n, shape, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("levels,n,shape", [(1, 1, (1,)), (10, 7, (1, 28, 28)), (3, 33, (3, 8, 8)), (4, 5, (1000,))])
 @pytest.mark.parametrize("mode", ["weighted", "residual"])
-def test_matches_float64_reference(dtype, levels, n, shape, mode):
+def test_matches_float64_reference(dtype, levels, n, shape, mode, device):
     scores, sigmas, noisy, clean = problem(levels, n, shape, dtype)
     extra = dict(noisy=noisy, clean=clean) if mode == "residual" else {}
     got = multiscale_score_norms(scores, sigmas, mode, **extra)
@@ -32,17 +34,17 @@ def test_matches_float64_reference(dtype, levels, n, shape, mode):
     torch.testing.assert_close(got.double(), want, **tolerance(dtype))
 
 
-def test_matches_numpy():
+def test_matches_numpy(device):
     scores, sigmas, noisy, clean = problem(4, 6, (2, 5, 5), torch.float64)
-    s, sig, xt, x = (t.numpy() for t in (scores, sigmas, noisy, clean))
+    s, sig, xt, x = (t.cpu().numpy() for t in (scores, sigmas, noisy, clean))
     weighted = np.linalg.norm((sig[:, None, None, None, None] * s).reshape(4, 6, -1), axis=2).T
     residual = np.linalg.norm((s + (xt - x[None]) / sig[:, None, None, None, None] ** 2).reshape(4, 6, -1), axis=2).T
-    np.testing.assert_allclose(multiscale_score_norms(scores, sigmas).numpy(), weighted, rtol=1e-12)
-    np.testing.assert_allclose(multiscale_score_norms(scores, sigmas, "residual", noisy, clean).numpy(), residual,
+    np.testing.assert_allclose(multiscale_score_norms(scores, sigmas).cpu().numpy(), weighted, rtol=1e-12)
+    np.testing.assert_allclose(multiscale_score_norms(scores, sigmas, "residual", noisy, clean).cpu().numpy(), residual,
                                rtol=1e-12)
 
 
-def test_float32_accumulation_does_not_drift_with_row_length():
+def test_float32_accumulation_does_not_drift_with_row_length(device):
     # 4M equal terms: a plain float32 running sum would be off by ~1e-2 relative; blocks keep it exact-ish.
     scores = torch.full((1, 1, 4_000_000), 0.1, dtype=torch.float32)
     got = multiscale_score_norms(scores, torch.ones(1))
@@ -50,14 +52,14 @@ def test_float32_accumulation_does_not_drift_with_row_length():
     assert abs(got.item() / want.item() - 1) < 1e-6
 
 
-def test_non_contiguous_inputs():
+def test_non_contiguous_inputs(device):
     scores, sigmas, noisy, clean = problem(3, 4, (6, 6), torch.float64)
     want = multiscale_score_norms(scores, sigmas, "residual", noisy, clean)
     got = multiscale_score_norms(scores.transpose(2, 3), sigmas, "residual", noisy.transpose(2, 3), clean.transpose(1, 2))
     torch.testing.assert_close(got, want)
 
 
-def test_opcheck():
+def test_opcheck(device):
     scores, sigmas, noisy, clean = problem(3, 4, (5,), torch.float64)
     torch.library.opcheck(torch.ops.ood_ext.multiscale_score_norms.default, (scores, sigmas, "weighted", None, None))
     torch.library.opcheck(torch.ops.ood_ext.multiscale_score_norms.default, (scores, sigmas, "residual", noisy, clean))
@@ -85,6 +87,6 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("make,message", BAD_INPUTS)
-def test_bad_inputs_raise_clear_errors(make, message):
+def test_bad_inputs_raise_clear_errors(make, message, device):
     with pytest.raises(RuntimeError, match=message):
         torch.ops.ood_ext.multiscale_score_norms(**make())

@@ -1,5 +1,5 @@
 """OOD detection metrics. Convention: a score is an OOD score (higher = more OOD) and, for the
-threshold metrics, in-distribution is the positive class (methods.md §7).
+threshold metrics, in-distribution is the positive class (docs/methods.md, "Metrics").
 
 All functions take array-likes (numpy, torch, lists) of ID and OOD scores.
 """

@@ -167,3 +167,13 @@ def test_properties(n, t, d_in, d_out, alpha, device):
     # The eigenvalue correction is the sum of the squared rotated gradients, so Σ S = Σ_n q_n(1).
     s = curvature_eigen_correction(a, g, basis_a, basis_g)
     torch.testing.assert_close(s.sum(), curvature_quadratic_form(a, g, ones).sum())
+
+
+@pytest.mark.parametrize("op", ["quadratic_form", "eigen_correction"])
+def test_backward_is_refused_clearly(op, device):
+    a, g, basis_a, basis_g, w = random_problem(3, 2, 4, 5, torch.float64)
+    a.requires_grad_()
+    out = curvature_quadratic_form(a, g, w, basis_a, basis_g) if op == "quadratic_form" else \
+        curvature_eigen_correction(a, g, basis_a, basis_g)
+    with pytest.raises(RuntimeError, match=f"curvature_{op} is not differentiable"):
+        out.sum().backward()

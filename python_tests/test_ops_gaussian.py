@@ -179,3 +179,48 @@ def test_properties(n, c, d, shift, device):
     # Translating x and all means together leaves every log-density unchanged.
     moved = gaussian_log_prob(x + shift, mean + shift, prec_chol, log_weights)
     torch.testing.assert_close(moved, full, rtol=1e-9, atol=1e-8)
+
+
+@pytest.mark.parametrize("reduce", ["none", "max", "logsumexp"])
+def test_second_derivatives_are_exact(reduce, device):
+    x, mean, prec_chol, log_weights, _ = problem(5, 3, 4, torch.float64)
+
+    def fn(x, mean, log_weights):
+        out = gaussian_log_prob(x, mean, prec_chol, log_weights, reduce)
+        return out.values if reduce == "max" else out
+
+    assert torch.autograd.gradgradcheck(fn, (x.requires_grad_(), mean.requires_grad_(), log_weights.requires_grad_()))
+    # The Hessian of log N(x; μ, Σ) in x is −Σ⁻¹ = −U Uᵀ.
+    hessian = torch.autograd.functional.hessian(lambda v: gaussian_log_prob(v, mean[:1], prec_chol[:1]).sum(),
+                                                x[:1].detach())
+    torch.testing.assert_close(hessian.reshape(4, 4), -(prec_chol[0] @ prec_chol[0].T))
+
+
+def test_every_class_at_minus_infinity_reduces_like_torch(device):
+    x = torch.full((3, 4), 1e200, dtype=torch.float64)  # finite, but the squared distances overflow
+    mean, prec_chol = torch.zeros(2, 4, dtype=torch.float64), torch.eye(4, dtype=torch.float64).repeat(2, 1, 1)
+    want = ref.gaussian_log_prob(x, mean, prec_chol)
+    best = gaussian_log_prob(x, mean, prec_chol, reduce="max")
+    assert torch.equal(best.indices, want.max(1).indices) and (best.indices == 0).all(), "a valid class, as torch"
+    assert (best.values == -math.inf).all()
+    assert (gaussian_log_prob(x, mean, prec_chol, reduce="logsumexp") == -math.inf).all()
+
+
+def test_only_the_upper_triangle_of_the_factor_is_read(device):
+    x, mean, prec_chol, _, cov = problem(20, 2, 6, torch.float64)
+    round_off = prec_chol + torch.tril(torch.full_like(prec_chol, 1e-18), -1)  # as inv(cholesky(Σ))ᵀ leaves
+    assert torch.equal(gaussian_log_prob(x, mean, round_off), gaussian_log_prob(x, mean, prec_chol))
+    numpy_factor = torch.tensor(np.linalg.inv(np.linalg.cholesky(cov[0].cpu().numpy())).T)[None]
+    torch.testing.assert_close(gaussian_log_prob(x[:, :], mean[:1], numpy_factor.to(x.device)),
+                               gaussian_log_prob(x, mean[:1], prec_chol[:1]))
+    with pytest.raises(RuntimeError, match="entry of magnitude .* below the diagonal.*transpose a lower factor"):
+        gaussian_log_prob(x, mean, prec_chol.transpose(1, 2).contiguous())
+
+
+def test_precision_cholesky_refuses_an_asymmetric_covariance(device):
+    cov = random_spd(1, 5)[0]
+    skewed = cov + torch.triu(torch.ones_like(cov), 1) * 0.1
+    with pytest.raises(ValueError, match="not symmetric .*symmetrise it"):
+        precision_cholesky(skewed)
+    jitter = cov + torch.triu(torch.full_like(cov, 1e-15), 1)  # round-off is accepted
+    torch.testing.assert_close(precision_cholesky(jitter), precision_cholesky(cov))

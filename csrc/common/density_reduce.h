@@ -9,18 +9,20 @@
 
 namespace ood_ext {
 
-// Running max, argmax and Σ exp(v − max) over the values pushed so far.
+// Running max, argmax and Σ exp(v − max) over the values pushed so far. The first value pushed
+// is the maximum until a larger one comes, so argmax is always a pushed index (the first one when
+// every value is −inf, as torch.max does) and the log-sum-exp of all −inf is −inf, not NaN.
 struct OnlineMaxLse {
   double max = -INFINITY;
   double sum = 0.0;
   int64_t argmax = -1;
 
   OOD_HOST_DEVICE void push(double v, int64_t index) {
-    if (v > max) {
-      sum = sum * exp(max - v) + 1.0;  // exp(−inf) = 0 on the first push
+    if (argmax < 0 || v > max) {
+      sum = argmax < 0 ? 1.0 : sum * exp(max - v) + 1.0;
       max = v;
       argmax = index;
-    } else {
+    } else if (v > -INFINITY) {  // exp(−inf − max) adds nothing, and −inf − (−inf) would be NaN
       sum += exp(v - max);
     }
   }

@@ -57,6 +57,16 @@ TEST(OnlineMaxLse, StaysFiniteForHugeMagnitudes) {
   EXPECT_NEAR(acc.logsumexp(), -1e6 + 1 + std::log1p(std::exp(-1.0)), 1e-6);
 }
 
+TEST(OnlineMaxLse, AllMinusInfinityGivesTheFirstIndexAndMinusInfinity) {
+  OnlineMaxLse acc;
+  for (int64_t c = 0; c < 3; ++c) acc.push(-INFINITY, c);
+  EXPECT_EQ(acc.argmax, 0);
+  EXPECT_EQ(acc.logsumexp(), -INFINITY);
+  acc.push(-2.0, 3);  // a finite value after −inf ones takes over
+  EXPECT_EQ(acc.argmax, 3);
+  EXPECT_EQ(acc.logsumexp(), -2.0);
+}
+
 TEST(ReduceGradWeight, RoutesTheGradientPerReduction) {
   EXPECT_EQ(reduce_grad_weight(Reduce::kNone, 2.5, 0.0, 0.0, -1, 3), 2.5);
   EXPECT_EQ(reduce_grad_weight(Reduce::kMax, 2.0, 0.0, 0.0, 3, 3), 2.0);

@@ -17,6 +17,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ._autograd import refuse_gradients
 from ._checks import check_same_device_and_dtype
 
 STRATEGIES = ("auto", "pairs", "chunked")
@@ -78,3 +79,8 @@ def _(a, g, basis_a=None, basis_g=None, strategy="auto"):
     check_same_device_and_dtype("curvature_eigen_correction", a=a, g=g, basis_a=basis_a, basis_g=basis_g)
     torch._check(a.dim() == 3 and g.dim() == 3, lambda: "a and g must be [N, T, D]")
     return a.new_empty((g.shape[2], a.shape[2]))
+
+
+for _op in ("curvature_quadratic_form", "curvature_eigen_correction"):
+    refuse_gradients(_op, "it computes fitted curvature statistics and scores from detached per-sample terms; "
+                          "detach its inputs (no gradient flows back to a, g, the weights or the bases)")

@@ -8,7 +8,10 @@ Both ops score x [N, D] under C Gaussians and reduce over classes:
 
 They are fused (no [C, N, D] tensor is ever formed), accumulate in float64, accept float32 and
 float64 on CPU and CUDA, and are differentiable with respect to x and the means (and the
-log-weights; the diagonal op also with respect to the variances).
+log-weights; the diagonal op also with respect to the variances). First derivatives come from
+fused backward kernels; when a second derivative is asked for (create_graph=True), the backward
+runs autograd through the float64 reference maths instead, so higher derivatives are exact (at
+the reference's memory cost, [N, C, D]).
 """
 
 from typing import NamedTuple, Optional
@@ -16,6 +19,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from . import reference
+from ._autograd import reference_backward, refuse_gradients
 from ._checks import check_same_device_and_dtype
 
 REDUCTIONS = ("none", "max", "logsumexp")
@@ -91,9 +96,15 @@ def precision_cholesky(covariance: Tensor) -> Tensor:
 
     Returns:
         [..., D, D] upper-triangular U with U Uᵀ = covariance⁻¹ (scikit-learn's convention),
-        computed through the Cholesky factor L of the covariance as U = L⁻ᵀ; raises if a
-        covariance is not positive definite.
+        computed through the Cholesky factor L of the covariance as U = L⁻ᵀ; raises ValueError
+        if a covariance is not symmetric (beyond round-off, √eps relative to its diagonal) or not
+        positive definite.
     """
+    asymmetry = (covariance - covariance.transpose(-2, -1)).abs().amax() if covariance.numel() else 0.0
+    scale = covariance.diagonal(dim1=-2, dim2=-1).abs().amax() if covariance.numel() else 0.0
+    if asymmetry > torch.finfo(covariance.dtype).eps ** 0.5 * scale:
+        raise ValueError(f"precision_cholesky: covariance is not symmetric (largest |Σ − Σᵀ| = {float(asymmetry):.3g} "
+                         f"against diagonal entries up to {float(scale):.3g}); symmetrise it, e.g. (Σ + Σᵀ) / 2")
     chol, info = torch.linalg.cholesky_ex(covariance)
     if bool((info != 0).any()):
         raise ValueError(
@@ -146,10 +157,19 @@ def _setup_context(ctx, inputs, output):
     ctx.reduce = reduce
 
 
+def _needs(ctx) -> tuple:
+    """needs_input_grad for (x, mean, param, log_weights): torch leaves out trailing arguments
+    passed at their defaults."""
+    return (tuple(ctx.needs_input_grad) + (False,) * 4)[:4]
+
+
 def _gaussian_backward(ctx, grad_out, _grad_argmax):
     x, mean, prec_chol, log_weights, out, argmax = ctx.saved_tensors
-    if ctx.needs_input_grad[2]:
+    if _needs(ctx)[2]:
         raise RuntimeError("gaussian_log_prob is differentiable with respect to x, mean and log_weights, not prec_chol")
+    if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable itself
+        return (*reference_backward(reference.gaussian_log_prob, grad_out, (x, mean, prec_chol, log_weights),
+                                    _needs(ctx), ctx.reduce), None)
     grad_x, grad_mean, grad_lw = torch.ops.ood_ext.gaussian_log_prob_backward(
         grad_out, x, mean, prec_chol, log_weights, ctx.reduce, out, argmax
     )
@@ -158,6 +178,9 @@ def _gaussian_backward(ctx, grad_out, _grad_argmax):
 
 def _diag_backward(ctx, grad_out, _grad_argmax):
     x, mean, var, log_weights, out, argmax = ctx.saved_tensors
+    if torch.is_grad_enabled():  # create_graph=True: the gradient must be differentiable itself
+        return (*reference_backward(reference.diag_gaussian_log_prob, grad_out, (x, mean, var, log_weights),
+                                    _needs(ctx), ctx.reduce), None)
     grad_x, grad_mean, grad_var, grad_lw = torch.ops.ood_ext.diag_gaussian_log_prob_backward(
         grad_out, x, mean, var, log_weights, ctx.reduce, out, argmax
     )
@@ -166,3 +189,6 @@ def _diag_backward(ctx, grad_out, _grad_argmax):
 
 torch.library.register_autograd("ood_ext::gaussian_log_prob", _gaussian_backward, setup_context=_setup_context)
 torch.library.register_autograd("ood_ext::diag_gaussian_log_prob", _diag_backward, setup_context=_setup_context)
+for _op in ("gaussian_log_prob_backward", "diag_gaussian_log_prob_backward"):
+    refuse_gradients(_op, f"differentiate {_op.removesuffix('_backward')} itself (with create_graph=True for "
+                          "second derivatives)")

@@ -17,6 +17,7 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/mm.h>
 #include <ATen/ops/sum.h>
+#include <ATen/ops/triu.h>
 #include <ATen/ops/zeros.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/util/Optional.h>
@@ -132,9 +133,10 @@ std::tuple<at::Tensor, at::Tensor> log_prob(const at::Tensor& x, const at::Tenso
                                             c10::string_view reduce_name) {
   const Reduce reduce = check_inputs(x, mean, prec_chol, log_weights, reduce_name);
   const c10::DeviceGuard device_guard(x.device());
-  const Prepared p = prepare(x, mean, prec_chol, log_weights);
+  const at::Tensor upper = at::triu(prec_chol);  // the factor is its upper triangle
+  const Prepared p = prepare(x, mean, upper, log_weights);
   return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp,
-                                    [&] { return forward<Backend, scalar_t>(p, prec_chol, reduce); });
+                                    [&] { return forward<Backend, scalar_t>(p, upper, reduce); });
 }
 
 // Its backward wrt x, mean and log_weights, from the forward's (out, argmax).
@@ -146,9 +148,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> log_prob_backward(
   const Reduce reduce = check_inputs(x, mean, prec_chol, log_weights, reduce_name);
   check_density_backward(kOp, grad, x, mean, reduce, result, argmax);
   const c10::DeviceGuard device_guard(x.device());
-  const Prepared p = prepare(x, mean, prec_chol, log_weights);
+  const at::Tensor upper = at::triu(prec_chol);
+  const Prepared p = prepare(x, mean, upper, log_weights);
   return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp, [&] {
-    return backward<Backend, scalar_t>(p, prec_chol, reduce, grad.contiguous(), result.contiguous(),
+    return backward<Backend, scalar_t>(p, upper, reduce, grad.contiguous(), result.contiguous(),
                                        argmax.contiguous());
   });
 }

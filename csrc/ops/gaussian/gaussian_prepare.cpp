@@ -10,6 +10,8 @@
 #include <ATen/ops/tril.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "gaussian_impl.h"
 
@@ -25,9 +27,18 @@ Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tenso
   check_size(kOp, "prec_chol", prec_chol, 1, D, "D, from x [N, D]");
   check_size(kOp, "prec_chol", prec_chol, 2, D, "D, from x [N, D]");
   check_finite(kOp, "prec_chol", prec_chol);
-  TORCH_CHECK(at::tril(prec_chol, -1).abs().max().item<double>() == 0.0, kOp,
-              ": prec_chol must be upper triangular (sklearn's precisions_cholesky_, precision = U Uᵀ), "
-              "but it has nonzero entries below the diagonal");
+  // Only the upper triangle is read (as LAPACK reads a triangular factor): round-off below the
+  // diagonal, e.g. of inv(cholesky(Σ))ᵀ, is ignored, but a lower factor is refused.
+  const double diagonal = prec_chol.diagonal(0, -2, -1).abs().max().item<double>();
+  const double below = at::tril(prec_chol, -1).abs().max().item<double>();
+  const double epsilon = prec_chol.scalar_type() == at::kFloat ? std::numeric_limits<float>::epsilon()
+                                                               : std::numeric_limits<double>::epsilon();
+  const double tolerance = std::sqrt(epsilon) * diagonal;
+  TORCH_CHECK(below <= tolerance, kOp,
+              ": prec_chol must be upper triangular (sklearn's precisions_cholesky_, precision = U Uᵀ), but it has "
+              "an entry of magnitude ", below, " below the diagonal (diagonal entries up to ", diagonal,
+              "; round-off up to ", tolerance, " is ignored, only the upper triangle is read); transpose a lower "
+              "factor");
   check_positive(kOp, "the diagonal of prec_chol", prec_chol.diagonal(0, -2, -1), true,
                  "positive (the precision matrix must be positive definite)");
   return r;

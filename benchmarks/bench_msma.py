@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ood_ext.files import write_text  # noqa: E402
 import cases  # noqa: E402
 from harness import compare, machine, throughput  # noqa: E402
 from ood_ext.detectors.msma import normality_vectors  # noqa: E402
@@ -55,8 +56,7 @@ def main() -> None:
     c = compare(fns["sklearn_score_samples"], fns["ood_ext"], 21, interleave=False)
     results["gmm_scoring_N10000_D10_C20"] = {"sklearn_ms": c.baseline_ms, "ood_ext_ms": c.candidate_ms,
                                             "speedup": c.speedup}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_text(args.out, json.dumps(results, indent=2))
     for k, v in results.items():
         print(f"{k:32s} {v}")
 

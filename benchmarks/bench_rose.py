@@ -21,6 +21,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ood_ext.files import write_text  # noqa: E402
 from ood_ext.detectors import ROSE  # noqa: E402
 from ood_ext.detectors.generative import LikelihoodRegret  # noqa: E402
 from ood_ext.methods.rose import vae_loss  # noqa: E402
@@ -93,8 +94,7 @@ def main() -> None:
     results["likelihood_regret_images_per_s"] = images_per_second(lambda: regret.score(small), len(small), 1)
     for key in ("forward_backward", "per_sample_loop", "materialised"):
         results[f"rose_vs_{key}"] = results["rose_images_per_s"] / results[f"{key}_images_per_s"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_text(args.out, json.dumps(results, indent=2))
     for k, v in results.items():
         print(f"{k:40s} {v}")
 

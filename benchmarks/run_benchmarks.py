@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).parent))
+from ood_ext.files import write_text  # noqa: E402
 import cases  # noqa: E402
 from harness import compare, machine, peak_memory_bytes  # noqa: E402
 
@@ -74,8 +75,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args()
     rows = run(args.rounds)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2))
+    write_text(args.out, json.dumps({"machine": machine(), "results": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -1,9 +1,12 @@
 """Reader for the IDX format of MNIST-style datasets (raw or gzip-compressed)."""
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
+
+from ..files import write_bytes
 
 # Type codes of the IDX header (third byte of the magic number).
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"),
@@ -36,7 +39,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise CorruptFileError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_DTYPES[code])
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a forged header
     if len(raw) != expected:
         raise CorruptFileError(
             f"{path}: IDX payload is {len(raw) - header} bytes but the header {shape} needs "
@@ -54,4 +57,4 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     header = bytes([0, 0, codes[dtype], array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
     payload = header + np.ascontiguousarray(array).astype(_DTYPES[codes[dtype]]).tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(payload) if path.suffix == ".gz" else payload)
+    write_bytes(path, gzip.compress(payload) if path.suffix == ".gz" else payload)

@@ -16,6 +16,7 @@ from ..data import datasets, ood_sets
 from ..data.idx import CorruptFileError
 from ..data.images import ImageSet, loader
 from ..data.sources import DatasetNotFoundError
+from ..files import check_writable
 from ..methods import MethodContext, get_profile
 from . import catalog, figures, models, seeds
 from .report import write_report
@@ -65,10 +66,7 @@ def validate(config: BenchmarkConfig) -> None:
         raise BenchmarkError(f"device {config.device} requested but CUDA is not available")
     for folder in (config.out, config.cache or config.out.parent / "cache"):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
-            probe.write_text("")
-            probe.unlink()
+            check_writable(folder)
         except OSError as exc:
             raise BenchmarkError(f"cannot write to {folder}: {exc.strerror or exc}") from exc
 

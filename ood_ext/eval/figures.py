@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
+from ..files import save_figure  # noqa: E402
 from .scoring import ScoredSet  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def auroc_heatmap(grid: dict, path: Path) -> None:
     fig.colorbar(image, ax=ax, label="AUROC (%)")
     ax.set_title("AUROC per method and OOD set")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -47,7 +48,7 @@ def roc_curves(method: str, scored: list[ScoredSet], path: Path) -> None:
            title=f"ROC curves: {method}", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(fontsize=6, ncol=2, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -68,5 +69,5 @@ def score_histograms(method: str, scored: list[ScoredSet], path: Path) -> None:
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"Score histograms: {method} (higher = more OOD)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from ..files import write_text
+
 METRICS = [("auroc", "AUROC (%) ↑"), ("aupr_in", "AUPR-In (%) ↑"), ("aupr_out", "AUPR-Out (%) ↑"),
            ("fpr95", "FPR@95TPR (%) ↓")]
 
@@ -27,7 +29,7 @@ def metric_table(grid: dict, metric: str, lower_is_better: bool) -> list[str]:
 
 def write_report(out: Path, results: dict, figures: list[str]) -> None:
     """report.md and results.json in `out`."""
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_text(out / "results.json", json.dumps(results, indent=2))
     cfg = results["config"]
     lines = [f"# OOD benchmark: {cfg['id']} (profile {cfg['profile']})", "",
              f"Methods: {', '.join(cfg['methods'])}. ID test images: {results['id_test_size']}; "
@@ -51,4 +53,4 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
     if results.get("skipped"):
         lines += ["", "## Skipped OOD sets", ""] + [f"- {name}: {why}" for name, why in results["skipped"].items()]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    write_text(out / "report.md", "\n".join(lines) + "\n")

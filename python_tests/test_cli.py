@@ -1,13 +1,18 @@
 """The `ood-ext` command: one-line errors for bad requests, and a small end-to-end run."""
 
 import json
+import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import numpy as np
 import pytest
+import torch
 
 from ood_ext.cli import main
+from ood_ext.data import write_idx
+from ood_ext.training import save_model
 
 
 def run_cli(capsys, *argv):
@@ -101,3 +106,81 @@ def test_end_to_end_generative_methods(tmp_path):
     second = subprocess.run(argv, capture_output=True, text=True, timeout=900)  # from the model cache
     assert second.returncode == 0, second.stderr
     assert json.loads((out / "results.json").read_text())["metrics"] == results["metrics"]
+
+
+CACHED = "classifier-digits-600-smoke-seed0.pt"
+
+
+def run_digits(capsys, tmp_path):
+    return run_cli(capsys, "benchmark", "--id", "digits", "--profile", "smoke", "--methods", "msp", "--ood", "noise",
+                   "--heldout-class", "none", "--out", str(tmp_path / "runs" / "report"), "--no-progress")
+
+
+def smoke_classifier():
+    from ood_ext.data.datasets import digits_split
+    from ood_ext.methods import get_profile, kinds
+
+    return kinds()["classifier"].build(digits_split("train"), get_profile("smoke").settings("classifier"))
+
+
+def _wrong_shapes(path):
+    model = smoke_classifier()
+    state = {k: torch.zeros(3) for k in model.state_dict()}
+    torch.save({"config": model.config, "state": state, "meta": {}}, path)
+
+
+def _nan_weights(path):
+    model = smoke_classifier()
+    with torch.no_grad():
+        model.fc.weight.fill_(float("nan"))
+    save_model(model, path)
+
+
+@pytest.mark.parametrize("name,write,message", [
+    (CACHED, lambda p: torch.save({"modules": {}}, p), "not an ood_ext model file .*config"),
+    (CACHED, lambda p: torch.save([1, 2], p), "not an ood_ext model file .*found list"),
+    (CACHED, _wrong_shapes, "the saved model does not fit ResNetClassifier"),
+    (CACHED, _nan_weights, "NaN or infinite values in fc.weight"),
+    (CACHED, lambda p: p.write_bytes(b"garbage"), "not a readable ood_ext checkpoint"),
+    (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save({"config": 1}, p),
+     "not an ood_ext training checkpoint"),
+    (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save(
+        {"modules": {"model": {}}, "optimizers": {"optimizer": {}}, "schedulers": {"scheduler": {}},
+         "step_schedulers": {}, "epoch": 0, "history": []}, p), "saved module 'model' does not fit"),
+])
+def test_a_bad_cache_entry_is_one_line_saying_how_to_rebuild(capsys, tmp_path, name, write, message):
+    path = tmp_path / "runs" / "cache" / name
+    path.parent.mkdir(parents=True)
+    write(path)
+    code, _, err = run_digits(capsys, tmp_path)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(path) in err and "(delete it to retrain)" in err
+    assert re.search(message, err), err
+
+
+def _fashion_root(tmp_path, images=None, labels=None, header=None):
+    folder = tmp_path / "data" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for tag in ("train", "t10k"):
+        write_idx(folder / f"{tag}-images-idx3-ubyte", rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)
+                  if images is None else images)
+        write_idx(folder / f"{tag}-labels-idx1-ubyte", np.arange(30, dtype=np.uint8) % 10 if labels is None else labels)
+    if header is not None:
+        (folder / "train-images-idx3-ubyte").write_bytes(header)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("damage,message", [
+    (dict(labels=np.full(30, 200, dtype=np.uint8)), r"labels range over \[200, 200\], outside the 10 classes"),
+    (dict(images=np.zeros((0, 28, 28), dtype=np.uint8), labels=np.zeros(0, dtype=np.uint8)), "holds no images"),
+    (dict(header=bytes([0, 0, 8, 3]) + (2**31).to_bytes(4, "big") * 2 + (4).to_bytes(4, "big")),
+     "truncated or corrupt"),
+])
+def test_damaged_idx_files_are_one_line_naming_the_file(capsys, tmp_path, monkeypatch, damage, message):
+    monkeypatch.delenv("OOD_EXT_DATA", raising=False)
+    root = _fashion_root(tmp_path, **damage)
+    code, _, err = run_cli(capsys, "benchmark", "--profile", "smoke", "--methods", "msp", "--ood", "noise",
+                           "--data-root", str(root), "--out", str(tmp_path / "r"), "--no-progress")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert str(root / "fashion-mnist") in err and re.search(message, err), err

@@ -34,6 +34,14 @@ def _idx_pair(name: str, folder: Path, images: str, labels: str, classes) -> Ima
     x, y = read_idx(resolve(folder, images)), read_idx(resolve(folder, labels))
     if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
         raise CorruptFileError(f"{folder}: {images} {x.shape} and {labels} {y.shape} do not form a dataset")
+    if len(x) == 0 or x.shape[1] == 0 or x.shape[2] == 0:
+        raise CorruptFileError(f"{resolve(folder, images)}: holds no images (shape {x.shape})")
+    if x.dtype != np.uint8 or not np.issubdtype(y.dtype, np.integer):
+        raise CorruptFileError(f"{folder}: expected uint8 images and integer labels, got {x.dtype} and {y.dtype}")
+    limit = len(classes) if classes else None
+    if y.min() < 0 or (limit is not None and y.max() >= limit):
+        raise CorruptFileError(f"{resolve(folder, labels)}: labels range over [{y.min()}, {y.max()}], outside the "
+                               f"{limit or 'non-negative'} classes of {name}")
     return from_uint8(name, x, y, classes)
 
 

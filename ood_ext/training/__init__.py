@@ -1,12 +1,12 @@
 """Training loops: seeded, resumable, device-agnostic; each trainer with its settings type."""
 
-from .checkpoint import atomic_save, load, load_model, save_model
+from .checkpoint import load, load_model, save_model
 from .classifier import ClassifierSettings, accuracy, train_classifier
 from .glow import GlowSettings, train_glow
 from .ncsn import NCSNSettings, denoising_loss, train_ncsn
 from .trainer import Trainer, seed_everything
 from .vae import VAESettings, perturb, train_vae
 
-__all__ = ["ClassifierSettings", "GlowSettings", "NCSNSettings", "Trainer", "VAESettings", "accuracy", "atomic_save",
+__all__ = ["ClassifierSettings", "GlowSettings", "NCSNSettings", "Trainer", "VAESettings", "accuracy",
            "denoising_loss", "load", "load_model", "perturb", "save_model", "seed_everything", "train_classifier",
            "train_glow", "train_ncsn", "train_vae"]

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .checkpoint import atomic_save, load
+from ..files import save_torch
+from .checkpoint import load, load_state, require_keys
 
 
 @dataclass
@@ -55,19 +56,25 @@ class Trainer:
             self._restore()
 
     def _restore(self) -> None:
-        saved = load(self.checkpoint)
-        for group, objects in (("modules", self.modules), ("optimizers", self.optimizers),
-                               ("schedulers", self.schedulers), ("step_schedulers", self.step_schedulers)):
-            if set(saved[group]) != set(objects):
-                raise ValueError(f"{self.checkpoint}: holds {group} {sorted(saved[group])}, not {sorted(objects)}")
+        groups = {"modules": self.modules, "optimizers": self.optimizers, "schedulers": self.schedulers,
+                  "step_schedulers": self.step_schedulers}
+        saved = require_keys(self.checkpoint, load(self.checkpoint), [*groups, "epoch", "history"],
+                             "training checkpoint")
+        for group, objects in groups.items():
+            if not isinstance(saved[group], dict) or set(saved[group]) != set(objects):
+                held = sorted(saved[group]) if isinstance(saved[group], dict) else type(saved[group]).__name__
+                raise ValueError(f"{self.checkpoint}: holds {group} {held}, not {sorted(objects)}")
             for name, obj in objects.items():
-                obj.load_state_dict(saved[group][name])
+                load_state(self.checkpoint, obj, saved[group][name], f"{group[:-1]} {name!r}")
+        if not isinstance(saved["epoch"], int) or saved["epoch"] < 0 or not isinstance(saved["history"], list):
+            raise ValueError(f"{self.checkpoint}: epoch {saved['epoch']!r} / history of a "
+                             f"{type(saved['history']).__name__} are not a training state")
         self.state = TrainState(saved["epoch"], list(saved["history"]))
 
     def _save(self) -> None:
         if self.checkpoint is None:
             return
-        atomic_save({"modules": {k: m.state_dict() for k, m in self.modules.items()},
+        save_torch({"modules": {k: m.state_dict() for k, m in self.modules.items()},
                      "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                      "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
                      "step_schedulers": {k: s.state_dict() for k, s in self.step_schedulers.items()},

@@ -69,7 +69,10 @@ class TermSums:
         that layer's terms of the batch), a tuple of tensors."""
         totals: list = [None] * len(self.layers)
         for x in self.batches:
-            _, terms = per_sample_terms(self.model, self.loss_fn, x.to(self.device), self.layers)
+            loss, terms = per_sample_terms(self.model, self.loss_fn, x.to(self.device), self.layers)
+            if not torch.isfinite(loss).all():
+                raise ValueError(f"the per-sample loss is NaN or infinite for {int((~torch.isfinite(loss)).sum())} of "
+                                 f"{len(loss)} fit inputs: no curvature can be fitted")
             for i, t in enumerate(terms):
                 values = statistic(i, t)
                 totals[i] = values if totals[i] is None else tuple(s + v for s, v in zip(totals[i], values))

@@ -5,9 +5,19 @@
     s = det.score_loader(loader)                           # batched, on the model's device
     det2.load_state_dict(det.state_dict())                 # exact round trip
 
-Subclasses implement `_fit(loader)` and `_score(x)` and list their fitted tensors in
-`fitted_attributes` and their hyperparameters in `config()`. The base class handles devices,
-model eval mode (restored afterwards), gradient hygiene and (de)serialisation.
+Subclasses implement `_fit(loader)` and `_score(x)`, list their fitted tensors in
+`fitted_attributes` and their hyperparameters in `config()`, and check a loaded state's shapes
+in `_check_state`. The base class handles devices, model eval mode (restored afterwards),
+gradient hygiene and (de)serialisation.
+
+Policies shared by every detector:
+* NaN / inf inputs are refused with a ValueError, in score and in every batch fit reads (a
+  NaN score would be ranked arbitrarily by every metric); an empty batch scores to an empty
+  tensor.
+* Fitting on a loader that yields no samples raises ValueError (detectors that need no data,
+  e.g. MSP, accept any loader).
+* load_state_dict validates the structure, count, shapes and dtypes of the state against the
+  detector and its model, and raises one ValueError saying what does not fit.
 """
 
 import contextlib
@@ -87,7 +97,7 @@ class Detector:
     def fit(self, loader: Iterable) -> "Detector":
         """Fit on in-distribution data (batches of x or (x, y)); returns self."""
         with eval_mode(self.model):
-            self._fit(self._progress(loader, f"fit {type(self).__name__}"))
+            self._fit(self._progress(self._finite_batches(loader), f"fit {type(self).__name__}"))
         self.fitted = True
         return self
 
@@ -95,13 +105,17 @@ class Detector:
         """OOD scores [N] of inputs x (higher = more OOD), detached, on x's device."""
         if not self.fitted:
             raise NotFittedError(f"{type(self).__name__}.score called before fit / load_state_dict")
+        if len(x) == 0:
+            return x.new_empty(0) if x.is_floating_point() else torch.empty(0, device=x.device)
+        self._check_finite(x, "score")
         with eval_mode(self.model), torch.set_grad_enabled(self.needs_input_grad):
             scores = self._score(x.to(self.device))
         return scores.detach().to(x.device)
 
     def score_loader(self, loader: Iterable) -> Tensor:
         """Scores of every batch of a loader, concatenated: [N] on the CPU."""
-        return torch.cat([self.score(batch_inputs(b)).cpu() for b in self._progress(loader, "score")])
+        parts = [self.score(batch_inputs(b)).cpu() for b in self._progress(loader, "score")]
+        return torch.cat(parts) if parts else torch.empty(0)
 
     def state_dict(self) -> dict:
         """Fitted tensors and hyperparameters; the model's weights are saved separately."""
@@ -112,19 +126,29 @@ class Detector:
         return {"type": type(self).__name__, "config": self.config(), "state": state}
 
     def load_state_dict(self, saved: dict) -> "Detector":
-        """Restore a fitted state (tensors go to the model's device); returns self."""
-        if saved.get("type") != type(self).__name__:
-            raise ValueError(f"state is for {saved.get('type')}, not {type(self).__name__}")
+        """Restore a fitted state (tensors go to the model's device) after validating it against
+        this detector; returns self. Raises ValueError naming what does not fit."""
+        name = type(self).__name__
+        if not isinstance(saved, dict) or not {"type", "config", "state"} <= set(saved):
+            found = sorted(map(str, saved)) if isinstance(saved, dict) else type(saved).__name__
+            raise ValueError(f"not a detector state: expected a dict with type, config and state, got {found}")
+        if saved["type"] != name:
+            raise ValueError(f"state is for {saved['type']}, not {name}")
         if saved["config"] != self.config():
             raise ValueError(f"state was fitted with {saved['config']}, this detector has {self.config()}")
-        missing = set(self.fitted_attributes) - set(saved["state"])
-        if missing:
-            raise ValueError(f"state lacks {sorted(missing)}")
+        state = saved["state"]
+        if not isinstance(state, dict) or set(state) != set(self.fitted_attributes):
+            found = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{name} state holds {found}, expected {sorted(self.fitted_attributes)}")
+        self._check_state(state)
         device = self.device
-        for name in self.fitted_attributes:
-            setattr(self, name, map_tensors(saved["state"][name], lambda t: t.to(device)))
+        for attribute in self.fitted_attributes:
+            setattr(self, attribute, map_tensors(state[attribute], lambda t: t.to(device)))
         self.fitted = True
         return self
+
+    def _check_state(self, state: dict) -> None:
+        """Raise ValueError if a loaded state's tensors do not fit this detector (see expect)."""
 
     def to(self, device) -> "Detector":
         """Move the model and the fitted tensors to a device."""
@@ -135,5 +159,35 @@ class Detector:
                 setattr(self, name, map_tensors(getattr(self, name), lambda t: t.to(device)))
         return self
 
+    def _check_finite(self, x: Tensor, where: str) -> None:
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            bad = int((~torch.isfinite(x.flatten(1))).any(1).sum()) if x.dim() > 1 else int((~torch.isfinite(x)).sum())
+            raise ValueError(f"{type(self).__name__}.{where}: {bad} of {len(x)} inputs contain NaN or infinite values")
+
+    def _finite_batches(self, loader: Iterable) -> Iterator:
+        for batch in loader:
+            self._check_finite(batch_inputs(batch), "fit")
+            yield batch
+
+    def _concat(self, parts: list, what: str = "samples") -> Tensor:
+        """torch.cat of what a fit gathered; ValueError if the loader yielded nothing."""
+        if not parts or sum(len(p) for p in parts) == 0:
+            raise ValueError(f"{type(self).__name__}.fit: the loader yielded no {what}")
+        return torch.cat(parts)
+
     def _progress(self, loader: Iterable, desc: str) -> Iterable:
         return tqdm(loader, desc=desc, leave=False, disable=not self.progress)
+
+
+def expect(detector: str, name: str, value, shape: tuple) -> Tensor:
+    """`value` if it is a finite floating-point tensor of `shape` (None entries: any size);
+    ValueError naming the detector, the entry and the mismatch otherwise."""
+    pattern = "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
+    if not torch.is_tensor(value) or not value.is_floating_point():
+        what = f"{value.dtype} tensor" if torch.is_tensor(value) else type(value).__name__
+        raise ValueError(f"{detector} state: {name} must be a floating-point tensor {pattern}, got a {what}")
+    if value.dim() != len(shape) or any(s is not None and s != v for s, v in zip(shape, value.shape)):
+        raise ValueError(f"{detector} state: {name} has shape {list(value.shape)}, expected {pattern}")
+    if not torch.isfinite(value).all():
+        raise ValueError(f"{detector} state: {name} contains NaN or infinite values")
+    return value

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from ..data.batches import batch_inputs, batch_labels
 from ..models.interfaces import Classifier, require
 from ..ops import gaussian_log_prob, precision_cholesky
-from .base import Detector
+from .base import Detector, expect
 
 
 def energy(logits: Tensor, temperature: float) -> Tensor:
@@ -97,8 +97,12 @@ class ReAct(Detector):
 
     @torch.no_grad()
     def _fit(self, loader) -> None:
-        activations = torch.cat([self.model.features(batch_inputs(b).to(self.device)).flatten().cpu() for b in loader])
+        activations = self._concat([self.model.features(batch_inputs(b).to(self.device)).flatten().cpu()
+                                    for b in loader])
         self.clip = torch.quantile(activations.double(), self.percentile).to(self.device)
+
+    def _check_state(self, state: dict) -> None:
+        expect("ReAct", "clip", state["clip"], ())
 
     def _score(self, x: Tensor) -> Tensor:
         features = self.model.features(x).clamp(max=self.clip.to(x.dtype))
@@ -134,14 +138,38 @@ class Mahalanobis(Detector):
                 raise ValueError("Mahalanobis.fit needs labelled batches (x, y)")
             features.append(self.model.features(batch_inputs(batch).to(self.device)).double().cpu())
             labels.append(y.cpu())
-        means, covariance = class_means_and_tied_covariance(torch.cat(features), torch.cat(labels))
-        covariance += self.ridge * covariance.diagonal().mean() * torch.eye(len(covariance), dtype=covariance.dtype)
-        chol = precision_cholesky(covariance)
+        features, labels = self._concat(features), torch.cat(labels)
+        means, covariance = class_means_and_tied_covariance(features, labels)
+        variance = covariance.diagonal().mean()
+        if not variance > 0:
+            raise ValueError(f"Mahalanobis.fit: the within-class covariance of the features is zero ({len(features)} "
+                             f"samples in {len(means)} classes); fit on more samples per class")
+        covariance += self.ridge * variance * torch.eye(len(covariance), dtype=covariance.dtype)
+        try:
+            chol = precision_cholesky(covariance)
+        except ValueError as exc:
+            raise ValueError(f"Mahalanobis.fit: the tied covariance of {covariance.shape[0]} features from "
+                             f"{len(features)} samples is singular with ridge={self.ridge}; fit on more samples or "
+                             "raise `ridge`") from exc
         dtype = next(self.model.parameters()).dtype
         self.means = means.to(self.device, dtype)
         self.prec_chol = chol.expand(len(means), -1, -1).contiguous().to(self.device, dtype)
         # log N(f; μ_c, Σ) = offset − ½ (f − μ_c)ᵀ Σ⁻¹ (f − μ_c), offset = log|U| − ½ D log 2π.
         self.offset = float(torch.log(chol.diagonal()).sum() - 0.5 * len(covariance) * math.log(2 * math.pi))
+
+    def _check_state(self, state: dict) -> None:
+        means = expect("Mahalanobis", "means", state["means"], (None, None))
+        classes, features = means.shape
+        expect("Mahalanobis", "prec_chol", state["prec_chol"], (classes, features, features))
+        if not isinstance(state["offset"], float):
+            raise ValueError(f"Mahalanobis state: offset must be a float, got {type(state['offset']).__name__}")
+        try:  # the model's head must take these features and give these classes
+            with torch.no_grad():
+                logits = self.model.head(means[:1].to(self.device, next(self.model.parameters()).dtype))
+        except RuntimeError as exc:
+            raise ValueError(f"Mahalanobis state: {features} features do not fit the model's head ({exc})") from exc
+        if logits.shape[-1] != classes:
+            raise ValueError(f"Mahalanobis state: {classes} class means for a model with {logits.shape[-1]} classes")
 
     def _distance(self, x: Tensor) -> Tensor:
         log_p = gaussian_log_prob(self.model.features(x), self.means, self.prec_chol, reduce="max").values
@@ -159,6 +187,13 @@ class Mahalanobis(Detector):
 def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     """Class means [C, F] and the pooled within-class covariance [F, F] (maximum likelihood,
     symmetrised) of features [N, F] with labels [N] in 0..C−1 (every class present)."""
+    if labels.is_floating_point() or labels.dtype == torch.bool or labels.dim() != 1:
+        raise ValueError(f"labels must be a 1-D tensor of integer class indices, got {labels.dtype} "
+                         f"{list(labels.shape)}")
+    if len(labels) != len(features):
+        raise ValueError(f"{len(labels)} labels for {len(features)} feature vectors")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be class indices 0..C−1, got {int(labels.min())}")
     classes = int(labels.max()) + 1
     counts = torch.bincount(labels, minlength=classes)
     if (counts == 0).any():

@@ -26,7 +26,7 @@ from ..data.batches import batch_inputs
 from ..models.interfaces import ScoreNetwork, require
 from ..ops import gaussian_log_prob, multiscale_score_norms
 from ..training.ncsn import ROTATIONS, rotate
-from .base import Detector
+from .base import Detector, expect
 
 FEATURES = ("msma", "rec", "rot")
 DENSITIES = ("gmm", "knn")
@@ -107,8 +107,8 @@ class MSMA(Detector):
 
     def _fit(self, loader) -> None:
         with torch.no_grad():
-            raw = torch.cat([normality_vectors(self.model, batch_inputs(b).to(self.device), self.features,
-                                               self.draws).double() for b in loader])
+            raw = self._concat([normality_vectors(self.model, batch_inputs(b).to(self.device), self.features,
+                                                  self.draws).double() for b in loader])
         self.mean, self.scale = raw.mean(0), raw.std(0).clamp(min=1e-12)
         z = (raw - self.mean) / self.scale
         self.gmm_means = self.gmm_prec_chol = self.gmm_log_weights = self.train_vectors = None
@@ -121,6 +121,21 @@ class MSMA(Detector):
             if len(z) <= self.k:
                 raise ValueError(f"kNN with k={self.k} needs more than {self.k} training vectors")
             self.train_vectors = z
+
+    def _check_state(self, state: dict) -> None:
+        name, levels = type(self).__name__, len(self.model.sigmas)
+        expect(name, "mean", state["mean"], (levels,))
+        expect(name, "scale", state["scale"], (levels,))
+        used = ("gmm_means", "gmm_prec_chol", "gmm_log_weights") if self.density == "gmm" else ("train_vectors",)
+        unused = [k for k in self.fitted_attributes if k not in used + ("mean", "scale") and state[k] is not None]
+        if unused:
+            raise ValueError(f"{name} state: {unused} must be None for density={self.density!r}")
+        if self.density == "gmm":
+            means = expect(name, "gmm_means", state["gmm_means"], (None, levels))
+            expect(name, "gmm_prec_chol", state["gmm_prec_chol"], (len(means), levels, levels))
+            expect(name, "gmm_log_weights", state["gmm_log_weights"], (len(means),))
+        elif len(expect(name, "train_vectors", state["train_vectors"], (None, levels))) <= self.k:
+            raise ValueError(f"{name} state: kNN with k={self.k} needs more than {self.k} training vectors")
 
     def _score(self, x: Tensor) -> Tensor:
         z = self.vectors(x)

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..curvature import KINDS, LayerCurvature, check_supported, fit_curvature, per_sample_terms
 from ..data.batches import collect_inputs
 from ..ops import curvature_quadratic_form
-from .base import Detector
+from .base import Detector, expect
 
 AGGREGATES = ("max", "relu_sum")
 
@@ -122,6 +122,33 @@ class ROSE(Detector):
         columns = [curvature_quadratic_form(t.a, t.g, c.eigenvalues, c.basis_a, c.basis_g)
                    for c, t in zip(prepared, terms)]
         return torch.stack(columns, 1)
+
+    def _check_state(self, state: dict) -> None:
+        curvatures = state["curvatures"]
+        if not isinstance(curvatures, list) or len(curvatures) != len(self.layers):
+            count = len(curvatures) if isinstance(curvatures, list) else type(curvatures).__name__
+            raise ValueError(f"ROSE state: {count} curvatures for {len(self.layers)} layers")
+        for i, (layer, c) in enumerate(zip(self.layers, curvatures)):
+            where = f"curvatures[{i}] ({type(layer).__name__})"
+            if not isinstance(c, dict) or set(c) != {"kind", "eigenvalues", "basis_a", "basis_g"}:
+                raise ValueError(f"ROSE state: {where} is not a fitted layer curvature")
+            if c["kind"] != self.fisher:
+                raise ValueError(f"ROSE state: {where} is {c['kind']!r}, this detector fits {self.fisher!r}")
+            shape = (None, None)
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                shape = (layer.weight.shape[0], layer.weight[0].numel() + (layer.bias is not None))
+            eigenvalues = expect("ROSE", f"{where} eigenvalues", c["eigenvalues"], shape)
+            if bool((eigenvalues < 0).any()):
+                raise ValueError(f"ROSE state: {where} has negative eigenvalues")
+            if self.fisher == "diag":
+                if c["basis_a"] is not None or c["basis_g"] is not None:
+                    raise ValueError(f"ROSE state: {where} is diagonal but carries bases")
+            else:
+                d_out, d_in = eigenvalues.shape
+                expect("ROSE", f"{where} basis_a", c["basis_a"], (d_in, d_in))
+                expect("ROSE", f"{where} basis_g", c["basis_g"], (d_out, d_out))
+        expect("ROSE", "means", state["means"], (len(self.layers),))
+        expect("ROSE", "stds", state["stds"], (len(self.layers),))
 
     def load_state_dict(self, saved: dict) -> "ROSE":
         self._prepared = {}

@@ -140,5 +140,19 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, window: int 
     return s.flatten(1).mean(1)
 
 
-__all__ = ["aupr_in", "aupr_out", "auroc", "detection_accuracy", "else_acc", "fpr_at_tpr", "open_set_f1", "psnr",
-           "ssim", "summary", "threshold_at_tpr", "tnr_at_tpr", "zero_acc"]
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to feature rows a [N, F] and b [M, F] (FID when
+    the features come from a classifier; ours is "FID-in-house", no Inception weights offline):
+    ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2}), in float64 (the trace of the square root
+    from the eigenvalues of Σ_a^{1/2} Σ_b Σ_a^{1/2}, which are real and non-negative)."""
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
+    lam, q = torch.linalg.eigh(cov_a)
+    root_a = (q * lam.clamp(min=0).sqrt()) @ q.T
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+
+
+__all__ = ["aupr_in", "aupr_out", "auroc", "detection_accuracy", "else_acc", "fpr_at_tpr", "frechet_distance",
+           "open_set_f1", "psnr", "ssim", "summary", "threshold_at_tpr", "tnr_at_tpr", "zero_acc"]

@@ -127,10 +127,11 @@ def run(config: BenchmarkConfig) -> dict:
     model_info, method_info = {}, {}
     for experiment, exp_train, exp_test, exp_ood in experiments:
         trained = {}
-        for kind in dict.fromkeys(k for m in config.methods for k in methods[m].models):
+        for kind in registry.required_kinds(config.methods):
+            uses = {k: trained[k].model for k in kinds[kind].uses}
             try:
                 trained[kind] = models.provide(kinds[kind], exp_train, exp_test, profile, cache, device, config.seed,
-                                               config.progress)
+                                               config.progress, uses)
             except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
                 raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
             model_info[f"{kind}@{experiment}"] = trained[kind].info

@@ -6,6 +6,7 @@ the seed; training checkpoints every epoch next to it, so an interrupted run res
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 from torch import nn
@@ -25,8 +26,9 @@ class TrainedModel:
 
 
 def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device: torch.device,
-            seed: int, progress: bool) -> TrainedModel:
-    """The trained model of `kind` for this ID data: from the cache, or trained (resuming) and cached."""
+            seed: int, progress: bool, uses: Optional[dict] = None) -> TrainedModel:
+    """The trained model of `kind` for this ID data: from the cache, or trained (resuming) and
+    cached. `uses` holds the trained models of the kinds it uses (kind.uses)."""
     path = Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.name}-seed{seed}.pt"
     seed += kind.seed_offset
     torch.manual_seed(seed)
@@ -35,8 +37,8 @@ def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, 
     if path.exists():
         return TrainedModel(model.to(device).eval(), load_model(model, path))
     checkpoint = path.with_name(path.stem + "-checkpoint.pt")
-    job = TrainJob(model, train, test, settings, kind.inputs, device, checkpoint, seed, seed + seeds.TRAIN_SUBSET,
-                   progress)
+    job = TrainJob(model, train, test, settings, profile.name, kind.inputs, device, checkpoint, seed,
+                   seed + seeds.TRAIN_SUBSET, progress, dict(uses or {}))
     meta = kind.train(job)
     save_model(model, path, **meta)
     checkpoint.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 
 from .profiles import Profile, Sizes, get_profile
-from .registry import default_methods, families, family_of, kinds, methods, register, unregister
+from .registry import default_methods, families, family_of, kinds, methods, register, required_kinds, unregister
 from .spec import PROFILES, Family, Method, MethodContext, ModelKind, PerProfile, TrainJob
 
 _MACHINERY = {"spec", "registry", "profiles"}
@@ -20,4 +20,4 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
 
 __all__ = ["PROFILES", "Family", "Method", "MethodContext", "ModelKind", "PerProfile", "Profile", "Sizes",
            "TrainJob", "default_methods", "families", "family_of", "get_profile", "kinds", "methods", "register",
-           "unregister"]
+           "required_kinds", "unregister"]

@@ -44,4 +44,11 @@ FAMILY = register(Family("classifier", "baselines on a supervised ResNet classif
            lambda c: Mahalanobis(_classifier(c)), default=True),
     Method("mahalanobis-pre", "Mahalanobis with input preprocessing", ("classifier",),
            lambda c: Mahalanobis(_classifier(c), epsilon=0.001)),
+    # The AnoDLSGAN paper's classifier columns: temperature t ∈ {1, 10} × ReAct percentile p ∈ {0.5, 0.9, 1}.
+    Method("energy-t10", "energy score, T = 10", ("classifier",), lambda c: Energy(_classifier(c), 10.0)),
+    Method("react-t10", "ReAct (p = 0.9) + energy, T = 10", ("classifier",),
+           lambda c: ReAct(_classifier(c), temperature=10.0)),
+    Method("react-p50", "ReAct (p = 0.5) + energy", ("classifier",), lambda c: ReAct(_classifier(c), 0.5)),
+    Method("react-p50-t10", "ReAct (p = 0.5) + energy, T = 10", ("classifier",),
+           lambda c: ReAct(_classifier(c), 0.5, 10.0)),
 )))

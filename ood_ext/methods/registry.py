@@ -14,6 +14,9 @@ def register(family: Family) -> Family:
     for kind in family.kinds:
         if kind.name in known_kinds:
             raise ValueError(f"{family.name}: model kind {kind.name!r} is already registered")
+        unknown = [k for k in kind.uses if k not in known_kinds]
+        if unknown:
+            raise ValueError(f"{family.name}: model kind {kind.name!r} uses unknown (or later) kinds {unknown}")
         known_kinds[kind.name] = kind
     for method in family.methods:
         if method.name in known_methods:
@@ -53,6 +56,23 @@ def methods() -> dict[str, Method]:
 
 def family_of(method: str) -> Family:
     return next(f for f in _FAMILIES.values() if any(m.name == method for m in f.methods))
+
+
+def required_kinds(method_names) -> list[str]:
+    """The model kinds the given methods need, each after the kinds it uses."""
+    order: list[str] = []
+    known = kinds()
+
+    def visit(name: str) -> None:
+        for used in known[name].uses:
+            visit(used)
+        if name not in order:
+            order.append(name)
+
+    for method in method_names:
+        for kind in methods()[method].models:
+            visit(kind)
+    return order
 
 
 def default_methods() -> list[str]:

@@ -57,12 +57,14 @@ class TrainJob:
     train: ImageSet  # the experiment's ID training images
     test: ImageSet  # its ID test images (for the quality figures)
     settings: Any
+    profile: str  # the profile the settings are for
     inputs: Callable[[np.ndarray], Tensor]  # the kind's input transform
     device: torch.device
     checkpoint: Path  # resumable training state
     seed: int  # the training seed (the kind's seed offset included)
     data_seed: int  # seed of train_subset's draw
     progress: bool
+    uses: dict = field(default_factory=dict)  # the trained models of the kinds this kind uses, by name
 
     def train_subset(self, n: Optional[int]) -> ImageSet:
         """n training images (all when None), the same for the same seed."""
@@ -85,6 +87,8 @@ class ModelKind:
         settings: the training settings per profile.
         inputs: images [N, C, H, W] float32 in [0, 1] -> the model's input tensor.
         seed_offset: added to the run's seed (a second model of the same architecture).
+        uses: kinds whose trained models `train` needs (job.uses), e.g. a classifier for FID;
+            they are provided first.
     """
 
     name: str
@@ -93,6 +97,7 @@ class ModelKind:
     settings: PerProfile
     inputs: Callable[[np.ndarray], Tensor] = to_tensor
     seed_offset: int = 0
+    uses: tuple[str, ...] = ()
 
 
 @dataclass

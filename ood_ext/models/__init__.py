@@ -1,10 +1,19 @@
 """The networks of the methods and the baselines, and the interfaces detectors need of a model."""
 
 from .classifier import ResNetClassifier
+from .dlsgan import DLSGAN, Autoencoder
 from .glow import Glow
-from .interfaces import Classifier, LatentVariableModel, LikelihoodModel, ScoreNetwork, require
+from .interfaces import (
+                         Classifier,
+                         LatentEncoder,
+                         LatentVariableModel,
+                         LikelihoodModel,
+                         Reconstructor,
+                         ScoreNetwork,
+                         require,
+)
 from .ncsn import NCSN
 from .vae import ConvVAE
 
-__all__ = ["Classifier", "ConvVAE", "Glow", "LatentVariableModel", "LikelihoodModel", "NCSN", "ResNetClassifier",
-           "ScoreNetwork", "require"]
+__all__ = ["Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
+           "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork", "require"]

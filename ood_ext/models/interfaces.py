@@ -13,6 +13,10 @@ lacks one fails at once with a message naming what is missing.
   per-sample refit such as Likelihood Regret adapts).
 * ScoreNetwork: ``sigmas`` [L] noise levels (largest first), ``model(x, level) -> scores`` and
   ``scores_all_levels(x) -> [L, N, ...]``.
+* LatentEncoder: ``encode_latent(x) -> [N, d]`` a deterministic latent code and
+  ``latent_variance`` [d], the variance of its prior (a GAN encoder's traced variance).
+* Reconstructor: ``reconstruct(x) -> x̂`` of the shape of x (an autoencoder, or a GAN's
+  G(E(x))).
 """
 
 from typing import Iterator, Protocol, runtime_checkable
@@ -46,6 +50,18 @@ class ScoreNetwork(Protocol):
     sigmas: Tensor
 
     def scores_all_levels(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class LatentEncoder(Protocol):
+    latent_variance: Tensor
+
+    def encode_latent(self, x: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class Reconstructor(Protocol):
+    def reconstruct(self, x: Tensor) -> Tensor: ...
 
 
 def members(interface: type) -> list[str]:

@@ -1,0 +1,92 @@
+"""AnoDLSGAN (docs/methods.md, "AnoDLSGAN"): the latent likelihood of a dynamic latent scale GAN's
+encoder, against InfoGAN (the same GAN with s ≡ 1), the GAN's and a plain autoencoder's
+reconstruction errors. Model quality: FID-in-house (on the project's classifier's features; no
+Inception weights offline) for the GANs, PSNR and SSIM of test reconstructions for all three."""
+
+from dataclasses import replace
+from functools import partial
+
+import torch
+
+from .. import metrics
+from ..data.images import to_tensor
+from ..detectors import LatentLikelihood, ReconstructionError
+from ..models import DLSGAN, Autoencoder
+from ..training import AutoencoderSettings, DLSGANSettings, train_autoencoder, train_dlsgan
+from .registry import kinds, register
+from .spec import Family, Method, ModelKind, PerProfile, TrainJob
+
+padded = partial(to_tensor, pad_to=32)  # the architecture is for 32 × 32 inputs (the paper pads MNIST)
+
+DLSGAN_SETTINGS = PerProfile(
+    smoke=DLSGANSettings(width=4, latent=16, epochs=1, batch_size=32, train_samples=300),
+    quick=DLSGANSettings(width=16, latent=64, epochs=5, batch_size=32, train_samples=4000),
+    full=DLSGANSettings(width=128, latent=256, epochs=30, batch_size=32, train_samples=None),
+)
+AUTOENCODER_SETTINGS = PerProfile(
+    smoke=AutoencoderSettings(width=4, latent=16, epochs=1, batch_size=32, train_samples=300),
+    quick=AutoencoderSettings(width=16, latent=64, epochs=5, batch_size=32, train_samples=4000),
+    full=AutoencoderSettings(width=128, latent=256, epochs=30, batch_size=32, train_samples=None),
+)
+QUALITY_IMAGES = PerProfile(smoke=200, quick=1000, full=10000)  # test (and generated) images per figure
+
+
+def _crop(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The centre of padded images x, cropped back to the ID size of `like` [.., H, W]."""
+    top, left = (x.shape[-2] - like.shape[-2]) // 2, (x.shape[-1] - like.shape[-1]) // 2
+    return x[..., top : top + like.shape[-2], left : left + like.shape[-1]]
+
+
+def _reconstruction_quality(job: TrainJob, n: int) -> tuple[dict, torch.Tensor]:
+    """PSNR and SSIM of the test reconstructions (on the unpadded image), and the test images."""
+    images = torch.from_numpy(job.test_subset(n).images)
+    with torch.no_grad():
+        recon = _crop(job.model.reconstruct(job.inputs(images.numpy()).to(job.device)).cpu(), images).clamp(0, 1)
+    return {"psnr_db": float(metrics.psnr(recon, images).mean()), "ssim": float(metrics.ssim(recon, images).mean())}, \
+        images
+
+
+def _train_gan(job: TrainJob) -> dict:
+    data = job.train_subset(job.settings.train_samples)
+    train_dlsgan(job.model, job.inputs(data.images), job.settings, job.device, job.checkpoint, job.seed, job.progress)
+    quality, images = _reconstruction_quality(job, QUALITY_IMAGES[job.profile])
+    classifier = job.uses["classifier"]
+    feed = kinds()["classifier"].inputs
+    with torch.no_grad():
+        torch.manual_seed(job.seed)
+        fake = job.model.generate(torch.randn(len(images), job.model.latent_dim, device=job.device)).cpu()
+        real_features = classifier.features(feed(images.numpy()).to(job.device)).cpu()
+        fake_features = classifier.features(_crop(fake, images).clamp(0, 1).to(job.device)).cpu()
+    return {"fid_in_house": metrics.frechet_distance(real_features, fake_features), **quality,
+            "train_samples": len(data), "epochs": job.settings.epochs}
+
+
+def _train_autoencoder(job: TrainJob) -> dict:
+    data = job.train_subset(job.settings.train_samples)
+    train_autoencoder(job.model, job.inputs(data.images), job.settings, job.device, job.checkpoint, job.seed,
+                      job.progress)
+    quality, _ = _reconstruction_quality(job, QUALITY_IMAGES[job.profile])
+    return {**quality, "train_samples": len(data), "epochs": job.settings.epochs}
+
+
+def _gan(train, s: DLSGANSettings) -> DLSGAN:
+    return DLSGAN(train.images.shape[1], s.width, s.latent, s.dynamic_scale)
+
+
+INFOGAN_SETTINGS = DLSGAN_SETTINGS.map(lambda s: replace(s, dynamic_scale=False))
+DLSGAN_KIND = ModelKind("dlsgan", _gan, _train_gan, DLSGAN_SETTINGS, padded, uses=("classifier",))
+INFOGAN_KIND = ModelKind("infogan", _gan, _train_gan, INFOGAN_SETTINGS, padded, uses=("classifier",))
+AUTOENCODER_KIND = ModelKind("autoencoder", lambda train, s: Autoencoder(train.images.shape[1], s.width, s.latent),
+                             _train_autoencoder, AUTOENCODER_SETTINGS, padded)
+
+FAMILY = register(Family("dlsgan", "AnoDLSGAN: latent likelihood of a dynamic latent scale GAN's encoder",
+                         (DLSGAN_KIND, INFOGAN_KIND, AUTOENCODER_KIND), (
+    Method("anodlsgan", "AnoDLSGAN: −log N(E(x); 0, diag v) of the DLSGAN encoder", ("dlsgan",),
+           lambda c: LatentLikelihood(c.model("dlsgan"))),
+    Method("infogan", "the same latent likelihood on an InfoGAN (s ≡ 1)", ("infogan",),
+           lambda c: LatentLikelihood(c.model("infogan"))),
+    Method("gan-reconstruction", "mean squared error of the DLSGAN reconstruction G(E(x) ⊙ s)", ("dlsgan",),
+           lambda c: ReconstructionError(c.model("dlsgan"))),
+    Method("ae-reconstruction", "mean squared error of a plain autoencoder", ("autoencoder",),
+           lambda c: ReconstructionError(c.model("autoencoder"))),
+)))

@@ -94,14 +94,17 @@ def test_end_to_end_smoke_benchmark(tmp_path):
 
 def test_end_to_end_generative_methods(tmp_path):
     out = tmp_path / "report"
-    methods = "rose,rose-diag,nll,lr,lratio,ic-png,ic-jp2,rose-glow,nll-glow,msma,msma-rec,msma-knn,rotncsn"
+    methods = ("rose,rose-diag,nll,lr,lratio,ic-png,ic-jp2,rose-glow,nll-glow,msma,msma-rec,msma-knn,rotncsn,"
+               "anodlsgan,infogan,gan-reconstruction,ae-reconstruction")
     argv = [sys.executable, "-m", "ood_ext.cli", "benchmark", "--id", "digits", "--profile", "smoke", "--methods",
             methods, "--ood", "noise,c-fog", "--heldout-class", "none", "--out", str(out), "--no-progress"]
     first = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr
     results = json.loads((out / "results.json").read_text())
     assert list(results["metrics"]) == methods.split(",")
-    assert {"vae@main", "vae-background@main", "glow@main", "ncsn@main", "rotncsn@main"} <= set(results["models"])
+    assert {"vae@main", "vae-background@main", "glow@main", "ncsn@main", "rotncsn@main", "dlsgan@main", "infogan@main",
+            "autoencoder@main", "classifier@main"} <= set(results["models"]), "the GANs' FID needs the classifier"
+    assert {"fid_in_house", "psnr_db", "ssim"} <= set(results["models"]["dlsgan@main"])
     assert results["methods"]["lr"]["images_per_set"] == 20
     second = subprocess.run(argv, capture_output=True, text=True, timeout=900)  # from the model cache
     assert second.returncode == 0, second.stderr

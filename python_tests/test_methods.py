@@ -158,3 +158,10 @@ def test_require_accepts_any_model_with_the_members():
             return x
 
     require(Duck(), ScoreNetwork, "test")
+
+
+def test_kinds_a_kind_uses_come_first_and_must_exist(toy):
+    assert methods.required_kinds(["anodlsgan", "msp", "ae-reconstruction"]) == ["classifier", "dlsgan", "autoencoder"]
+    kind = ModelKind("toy-user-kind", build=None, train=None, settings=PerProfile(1, 2, 3), uses=("nope",))
+    with pytest.raises(ValueError, match="uses unknown .*'nope'"):
+        methods.register(Family("toy5", "", (kind,)))

@@ -37,6 +37,8 @@ FAMILY = register(Family("classifier", "baselines on a supervised ResNet classif
     Method("msp", "maximum softmax probability", ("classifier",), lambda c: MSP(_classifier(c)), default=True),
     Method("odin", "ODIN: temperature scaling and input preprocessing", ("classifier",),
            lambda c: ODIN(_classifier(c)), default=True),
+    Method("odin-t10", "ODIN with T = 10 (the HSCAE paper's)", ("classifier",),
+           lambda c: ODIN(_classifier(c), temperature=10.0)),
     Method("energy", "energy score", ("classifier",), lambda c: Energy(_classifier(c)), default=True),
     Method("react", "ReAct: clipped penultimate activations, then the energy score", ("classifier",),
            lambda c: ReAct(_classifier(c)), default=True),

@@ -3,6 +3,7 @@
 from .classifier import ResNetClassifier
 from .dlsgan import DLSGAN, Autoencoder
 from .glow import Glow
+from .hscae import SelfConditionedAutoencoder
 from .interfaces import (
                          Classifier,
                          LatentEncoder,
@@ -16,4 +17,5 @@ from .ncsn import NCSN
 from .vae import ConvVAE
 
 __all__ = ["Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
-           "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork", "require"]
+           "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
+           "SelfConditionedAutoencoder", "require"]

@@ -4,10 +4,12 @@ from .checkpoint import load, load_model, save_model
 from .classifier import ClassifierSettings, accuracy, train_classifier
 from .dlsgan import AutoencoderSettings, DLSGANSettings, train_autoencoder, train_dlsgan
 from .glow import GlowSettings, train_glow
+from .hscae import HSCAESettings, train_hscae
 from .ncsn import NCSNSettings, denoising_loss, train_ncsn
 from .trainer import Trainer, seed_everything
 from .vae import VAESettings, perturb, train_vae
 
-__all__ = ["AutoencoderSettings", "ClassifierSettings", "DLSGANSettings", "GlowSettings", "NCSNSettings", "Trainer",
-           "VAESettings", "accuracy", "denoising_loss", "load", "load_model", "perturb", "save_model", "seed_everything",
-           "train_autoencoder", "train_classifier", "train_dlsgan", "train_glow", "train_ncsn", "train_vae"]
+__all__ = ["AutoencoderSettings", "ClassifierSettings", "DLSGANSettings", "GlowSettings", "HSCAESettings",
+           "NCSNSettings", "Trainer", "VAESettings", "accuracy", "denoising_loss", "load", "load_model", "perturb",
+           "save_model", "seed_everything", "train_autoencoder", "train_classifier", "train_dlsgan", "train_glow",
+           "train_hscae", "train_ncsn", "train_vae"]

@@ -48,8 +48,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--id", help=f"ID dataset: {', '.join(datasets.IN_DISTRIBUTION)} (default {defaults.id})")
     b.add_argument("--methods", type=_names, help=f"comma-separated, from `ood-ext list` (default: "
                    f"{','.join(defaults.methods)})")
-    b.add_argument("--ood", type=_names, help="comma-separated OOD sets, or 'all' (default: the ID dataset's "
-                   "offline set list)")
+    b.add_argument("--ood", type=_names, help="comma-separated OOD sets, 'all', or 'none' (only the held-out "
+                   "class) (default: the ID dataset's offline set list)")
     b.add_argument("--profile", help=f"{', '.join(registry.PROFILES)} (default {defaults.profile})")
     b.add_argument("--out", type=Path, help=f"output folder (default {defaults.out})")
     b.add_argument("--cache", type=Path, help="trained-model cache (default <out>/../cache)")

@@ -187,3 +187,19 @@ def test_damaged_idx_files_are_one_line_naming_the_file(capsys, tmp_path, monkey
                            "--data-root", str(root), "--out", str(tmp_path / "r"), "--no-progress")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert str(root / "fashion-mnist") in err and re.search(message, err), err
+
+
+def test_heldout_only_run_with_decision_metrics(capsys, tmp_path):
+    out = tmp_path / "report"
+    code, _, err = run_cli(capsys, "benchmark", "--id", "digits", "--profile", "smoke", "--methods",
+                           "hscae-ensemble-h2,msp", "--ood", "none", "--heldout-class", "3", "--out", str(out),
+                           "--no-progress")
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["metrics"]["msp"]) == {"heldout-3"}, "--ood none: only the held-out class"
+    ensemble = results["metrics"]["hscae-ensemble-h2"]["heldout-3"]
+    assert 0 <= ensemble["zero_acc"] <= 1 and ensemble["else_acc"] >= 0.9, "thresholds accept ~95 % of ID data"
+    assert "zero_acc" not in results["metrics"]["msp"]["heldout-3"]
+    assert "### else_acc" in (out / "report.md").read_text()
+    code, _, err = run_cli(capsys, "benchmark", "--ood", "none", "--heldout-class", "none", "--out", str(out))
+    assert code == 2 and "give --heldout-class" in err

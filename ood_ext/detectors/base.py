@@ -65,6 +65,7 @@ class Detector:
 
     fitted_attributes: tuple[str, ...] = ()
     needs_input_grad = False  # True for detectors whose score differentiates wrt the input
+    decision_threshold: Optional[float] = None  # detectors that decide: a score above it means OOD
 
     def __init__(self, model: Optional[nn.Module] = None, progress: bool = True):
         self.model = model

@@ -81,6 +81,7 @@ class OrEnsemble(Detector):
     """
 
     fitted_attributes = ("thresholds", "scales")
+    decision_threshold = 0.0
 
     def __init__(self, parts: Sequence[Detector], acceptance: float = 0.95, progress: bool = True):
         if len(parts) != 2:

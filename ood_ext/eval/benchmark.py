@@ -31,7 +31,7 @@ class BenchmarkError(Exception):
 class BenchmarkConfig:
     id: str = "fashion-mnist"
     methods: list = field(default_factory=registry.default_methods)
-    ood: Optional[list] = None  # None: the ID dataset's default sets
+    ood: Optional[list] = None  # None: the ID dataset's default sets; ["none"]: only the held-out class
     profile: str = "quick"
     out: Path = Path("runs/report")
     cache: Optional[Path] = None  # default: <out>/../cache
@@ -51,7 +51,9 @@ def validate(config: BenchmarkConfig) -> None:
     if unknown or not config.methods:
         raise BenchmarkError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
                              f"{', '.join(known)}")
-    bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS]
+    if config.ood == ["none"] and config.heldout_class is None:
+        raise BenchmarkError("--ood none leaves only the held-out-class experiment: give --heldout-class")
+    bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS and config.ood != ["none"]]
     if bad_sets:
         raise BenchmarkError(f"unknown OOD set(s) {', '.join(bad_sets)}; choose from {', '.join(catalog.BUILDERS)}")
     if config.ood and config.id in config.ood:
@@ -111,7 +113,8 @@ def run(config: BenchmarkConfig) -> dict:
         full_train, full_test = _id_data(config)
         train = full_train.subset(sizes.train_samples, config.seed)
         test = full_test.subset(sizes.test_samples, config.seed)
-        experiments = [("main", train, test, _ood_sets(config, test, profile, skipped))]
+        experiments = [] if config.ood == ["none"] else [("main", train, test,
+                                                          _ood_sets(config, test, profile, skipped))]
         if config.heldout_class is not None:
             h_train, h_test, h_ood = ood_sets.held_out_class(full_train, full_test, config.heldout_class)
             h_train = h_train.subset(sizes.train_samples, config.seed)
@@ -152,7 +155,7 @@ def run(config: BenchmarkConfig) -> dict:
                                       {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images)
                                        for s, d in exp_ood.items()}, batch_size=64 if cap else 256)
             scored[name] += pairs
-            if experiment == "main":
+            if name not in method_info:  # the first experiment's figures
                 method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
                                      "detector": type(detector).__name__, "settings": detector.config(),
                                      "fit_seconds": fit_seconds, "images_per_second": speed,

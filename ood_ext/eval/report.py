@@ -50,6 +50,13 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
                      f"{info['fit_images']} | {info['fit_seconds']:.1f} | {info['images_per_second']:.0f} |")
     for metric, title in METRICS:
         lines += ["", f"## {title}", ""] + metric_table(results["metrics"], metric, metric == "fpr95")
+    deciding = {m: sets for m, sets in results["metrics"].items() if all("zero_acc" in v for v in sets.values())}
+    if deciding:
+        lines += ["", "## Decisions at each detector's own threshold", "",
+                  "Detectors that decide (e.g. the OR ensemble, thresholds chosen on ID data): OOD recall "
+                  "(zero_acc) and ID acceptance (else_acc), %."]
+        for metric in ("zero_acc", "else_acc"):
+            lines += ["", f"### {metric}", ""] + metric_table(deciding, metric, False)
     if results.get("skipped"):
         lines += ["", "## Skipped OOD sets", ""] + [f"- {name}: {why}" for name, why in results["skipped"].items()]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]

@@ -39,6 +39,8 @@ FAMILY = register(Family("classifier", "baselines on a supervised ResNet classif
            lambda c: ODIN(_classifier(c)), default=True),
     Method("odin-t10", "ODIN with T = 10 (the HSCAE paper's)", ("classifier",),
            lambda c: ODIN(_classifier(c), temperature=10.0)),
+    Method("odin-t10-e0", "temperature scaling alone (T = 10, no input perturbation)", ("classifier",),
+           lambda c: ODIN(_classifier(c), temperature=10.0, epsilon=0.0)),
     Method("energy", "energy score", ("classifier",), lambda c: Energy(_classifier(c)), default=True),
     Method("react", "ReAct: clipped penultimate activations, then the energy score", ("classifier",),
            lambda c: ReAct(_classifier(c)), default=True),

@@ -43,8 +43,7 @@ def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings:
         optimizer.step()
         return {"loss": loss.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, labels, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, labels, settings.epochs, settings.batch_size, step)
     return model.eval()
 
 

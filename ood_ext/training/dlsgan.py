@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..data.images import loader
 from .trainer import Trainer
 
 
@@ -99,8 +98,7 @@ def train_dlsgan(model: nn.Module, images: Tensor, settings: DLSGANSettings, dev
         model.trace_latent(code)
         return {"generator": loss_g.detach(), "discriminator": loss_d.detach(), "encoder": enc.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, None, settings.epochs, settings.batch_size, step)
     return model.eval()
 
 
@@ -122,6 +120,5 @@ def train_autoencoder(model: nn.Module, images: Tensor, settings: AutoencoderSet
         optimizer.step()
         return {"mse": loss.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, None, settings.epochs, settings.batch_size, step)
     return model.eval()

@@ -8,7 +8,6 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..data.images import loader
 from .trainer import Trainer
 
 
@@ -45,6 +44,5 @@ def train_glow(model: nn.Module, images: Tensor, settings: GlowSettings, device=
         optimizer.step()
         return {"bits_per_dim": loss.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, None, settings.epochs, settings.batch_size, step)
     return model.eval()

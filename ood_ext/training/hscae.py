@@ -8,7 +8,6 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..data.images import loader
 from .trainer import Trainer
 
 
@@ -50,6 +49,5 @@ def train_hscae(model: nn.Module, classifier: nn.Module, images: Tensor, setting
         optimizer.step()
         return {"mse": loss.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, None, settings.epochs, settings.batch_size, step)
     return model.eval()

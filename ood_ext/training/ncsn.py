@@ -15,7 +15,6 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..data.images import loader
 from .trainer import Trainer
 
 
@@ -76,6 +75,5 @@ def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, device=
         optimizer.step()
         return {"dsm": loss.detach()}
 
-    trainer.run(settings.epochs, lambda epoch: loader(images, None, settings.batch_size, True, seed * 1000 + epoch),
-                step)
+    trainer.run_on(images, None, settings.epochs, settings.batch_size, step)
     return model.eval()

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..data.images import loader
 from ..files import save_torch
 from .checkpoint import load, load_state, require_keys
 
@@ -79,6 +80,12 @@ class Trainer:
                      "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
                      "step_schedulers": {k: s.state_dict() for k, s in self.step_schedulers.items()},
                      "epoch": self.state.epoch, "history": self.state.history}, self.checkpoint)
+
+    def run_on(self, images: Tensor, labels: Optional[Tensor], epochs: int, batch_size: int,
+               step: Callable[[object], dict[str, Tensor]]) -> TrainState:
+        """run() over shuffled batches of images [N, ...] (and labels [N]): (x,) or (x, y) batches,
+        epoch e in the order drawn from seed·1000 + e."""
+        return self.run(epochs, lambda epoch: loader(images, labels, batch_size, True, self.seed * 1000 + epoch), step)
 
     def run(self, epochs: int, batches: Callable[[int], Iterable], step: Callable[[object], dict[str, Tensor]],
             end_of_epoch: Optional[Callable[[int], None]] = None, stop_after: Optional[int] = None) -> TrainState:

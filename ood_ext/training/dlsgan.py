@@ -21,8 +21,9 @@ from .trainer import Trainer
 
 
 @dataclass(frozen=True)
-class DLSGANSettings:
-    """DLSGAN / InfoGAN architecture and training on up to `train_samples` ID images (None: all)."""
+class AutoencoderSettings:
+    """The plain autoencoder (the same encoder and decoder, mean squared error, Adam) on up to
+    `train_samples` ID images (None: all); the learning rate × `lr_decay` after every epoch."""
 
     width: int
     latent: int
@@ -31,22 +32,15 @@ class DLSGANSettings:
     train_samples: Optional[int]
     lr: float = 1e-3
     lr_decay: float = 0.95
-    encoder_weight: float = 1.0  # λ_enc
-    r1_weight: float = 0.1  # λ_r1 (= γ / 2 of Mescheder et al. with γ = 0.2)
-    dynamic_scale: bool = True  # False: InfoGAN
 
 
 @dataclass(frozen=True)
-class AutoencoderSettings:
-    """The plain autoencoder: the same encoder and decoder, mean squared error, Adam."""
+class DLSGANSettings(AutoencoderSettings):
+    """DLSGAN / InfoGAN: the autoencoder's architecture and schedule plus the GAN's loss weights."""
 
-    width: int
-    latent: int
-    epochs: int
-    batch_size: int
-    train_samples: Optional[int]
-    lr: float = 1e-3
-    lr_decay: float = 0.95
+    encoder_weight: float = 1.0  # λ_enc
+    r1_weight: float = 0.1  # λ_r1 (= γ / 2 of Mescheder et al. with γ = 0.2)
+    dynamic_scale: bool = True  # False: InfoGAN
 
 
 def encoder_loss(code: Tensor, z: Tensor, scale: Tensor) -> Tensor:

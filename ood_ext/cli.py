@@ -2,7 +2,7 @@
 
     ood-ext benchmark [--id fashion-mnist] [--methods msp,odin,...] [--ood all|set,set,...]
                       [--profile smoke|quick|full] [--out runs/report] [--cache DIR] [--data-root DIR]
-                      [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|none] [--no-progress]
+                      [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|6,7,8,9|none] [--no-progress]
     ood-ext list      the ID datasets, method families and their methods, OOD sets and profiles
 
 Options left out take BenchmarkConfig's defaults. Bad arguments print one line to stderr and
@@ -29,13 +29,13 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _heldout(text: str) -> Optional[int]:
+def _heldout(text: str) -> Optional[tuple[int, ...]]:
     if text.lower() == "none":
         return None
     try:
-        return int(text)
+        return tuple(int(part) for part in _names(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a class index or 'none', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected class indices (3 or 6,7,8,9) or 'none', got {text!r}") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,8 +56,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--data-root", type=Path, help="folder with datasets ($OOD_EXT_DATA also works)")
     b.add_argument("--device", help=f"auto, cpu or cuda[:N] (default {defaults.device})")
     b.add_argument("--seed", type=int, help=f"(default {defaults.seed})")
-    b.add_argument("--heldout-class", type=_heldout, help="class left out of training as an extra OOD set, or "
-                   f"'none' (default {defaults.heldout_class})")
+    b.add_argument("--heldout-class", "--heldout-classes", dest="heldout_classes", type=_heldout,
+                   help="class(es) left out of training as an extra OOD set (one: leave-one-class-out; several, "
+                   "e.g. 6,7,8,9: open-set recognition), or 'none' (default "
+                   f"{','.join(map(str, defaults.heldout_classes))})")
     b.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sub.add_parser("list", help="list the ID datasets, methods and OOD sets")
     return p

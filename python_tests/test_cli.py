@@ -31,7 +31,7 @@ def run_cli(capsys, *argv):
     (["benchmark", "--id", "digits", "--ood", "digits"], "cannot also be an OOD set"),
     (["benchmark", "--profile", "huge"], "unknown profile 'huge'"),
     (["benchmark", "--device", "tpu"], "device must be"),
-    (["benchmark", "--heldout-class", "first"], "expected a class index"),
+    (["benchmark", "--heldout-class", "first"], "expected class indices"),
     (["benchmark", "--seed", "x"], "invalid int value"),
     (["frobnicate"], "invalid choice"),
 ])

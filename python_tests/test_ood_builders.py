@@ -88,10 +88,10 @@ def test_brightness_noise_constant(clean):
 
 def test_held_out_class(clean):
     train, test = fashion_mnist("test").subset(300, 1), clean
-    id_train, id_test, ood = ood_sets.held_out_class(train, test, held_out=3)
+    id_train, id_test, ood = ood_sets.held_out_classes(train, test, (3,))
     assert 3 not in np.unique(train.labels[train.labels != 3])
     assert len(id_train) == (train.labels != 3).sum() and len(ood) == (test.labels == 3).sum()
     assert id_train.labels.max() == 8 and len(id_train.classes) == 9 and "Dress" not in id_train.classes
     assert ood.labels is None and "Dress" in ood.name
-    with pytest.raises(ValueError, match="held_out must be"):
-        ood_sets.held_out_class(train, test, held_out=10)
+    with pytest.raises(ValueError, match="held-out classes must be"):
+        ood_sets.held_out_classes(train, test, (10,))

@@ -3,6 +3,8 @@
 Every builder returns a new ImageSet of images in [0, 1] and is deterministic in its seed.
 """
 
+from typing import Sequence
+
 import numpy as np
 
 from .images import ImageSet
@@ -71,25 +73,29 @@ def constant(n: int, shape: tuple, seed: int = 0) -> ImageSet:
     return ImageSet("constant", np.broadcast_to(values[:, None, None, None], (n, *shape)).copy())
 
 
-def held_out_class(train: ImageSet, test: ImageSet, held_out: int) -> tuple[ImageSet, ImageSet, ImageSet]:
-    """(ID train, ID test, OOD test) for leave-one-class-out: ID labels are re-indexed 0..C−2."""
+def held_out_classes(train: ImageSet, test: ImageSet, held_out: Sequence[int]) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """(ID train, ID test, OOD test) for leaving classes out (one class: leave-one-class-out; several:
+    open-set recognition with the rest known): ID labels are re-indexed 0..K−1 in class order."""
     if train.labels is None or test.labels is None:
         raise ValueError("held-out-class splits need labelled data")
     classes = int(max(train.labels.max(), test.labels.max())) + 1
-    if not 0 <= held_out < classes:
-        raise ValueError(f"held_out must be a class in [0, {classes}), got {held_out}")
+    held_out = sorted(set(int(c) for c in held_out))
+    if not held_out or not all(0 <= c < classes for c in held_out):
+        raise ValueError(f"held-out classes must be classes in [0, {classes}), got {held_out}")
+    if len(held_out) > classes - 2:
+        raise ValueError(f"holding out {len(held_out)} of {classes} classes leaves fewer than 2 known classes")
     names = list(train.classes) if train.classes else [str(c) for c in range(classes)]
-    kept = [c for c in range(classes) if c != held_out]
+    kept = [c for c in range(classes) if c not in held_out]
     remap = np.full(classes, -1, dtype=np.int64)
     remap[kept] = np.arange(len(kept))
 
     def split(data: ImageSet, keep: bool, name: str) -> ImageSet:
-        index = np.flatnonzero((data.labels != held_out) == keep)
+        index = np.flatnonzero(np.isin(data.labels, held_out, invert=keep))
         part = data.take(index, name)
         if keep:
             return ImageSet(name, part.images, remap[part.labels], [names[c] for c in kept])
         return ImageSet(name, part.images, None, None)
 
-    tag = f"{train.name}-without-{held_out}"
-    ood_name = f"{test.name}-class-{names[held_out]}"
+    tag = f"{train.name}-without-{'+'.join(map(str, held_out))}"
+    ood_name = f"{test.name}-class-{'+'.join(names[c] for c in held_out)}"
     return split(train, True, tag), split(test, True, tag), split(test, False, ood_name)

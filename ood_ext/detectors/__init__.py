@@ -7,7 +7,8 @@ from .hscae import HSCAE, OrEnsemble
 from .latent import LatentLikelihood, ReconstructionError
 from .msma import MSMA, RotNCSN
 from .rose import ROSE
+from .vmdls import VMDLS, VMDLSBasic
 
 __all__ = ["Detector", "Energy", "HSCAE", "IWAELikelihood", "InputComplexity", "LatentLikelihood", "LikelihoodRatio",
            "LikelihoodRegret", "MSMA", "MSP", "Mahalanobis", "NLL", "NotFittedError", "ODIN", "OrEnsemble", "ROSE",
-           "ReAct", "ReconstructionError", "RotNCSN", "eval_mode"]
+           "ReAct", "ReconstructionError", "RotNCSN", "VMDLS", "VMDLSBasic", "eval_mode"]

@@ -66,6 +66,7 @@ class Detector:
     fitted_attributes: tuple[str, ...] = ()
     needs_input_grad = False  # True for detectors whose score differentiates wrt the input
     decision_threshold: Optional[float] = None  # detectors that decide: a score above it means OOD
+    predicts = False  # True for detectors that also classify ID inputs (predict, open-set recognition)
 
     def __init__(self, model: Optional[nn.Module] = None, progress: bool = True):
         self.model = model
@@ -83,6 +84,14 @@ class Detector:
     def _score(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def _predict(self, x: Tensor) -> Tensor:
+        """Class indices [N] (int64) of inputs x, for detectors with `predicts`."""
+        raise NotImplementedError
+
+    def _models(self) -> tuple[nn.Module, ...]:
+        """The networks the detector runs (put in eval mode while it fits, scores, predicts)."""
+        return (self.model,) if self.model is not None else ()
+
     # ----- the API ----------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
@@ -97,7 +106,7 @@ class Detector:
 
     def fit(self, loader: Iterable) -> "Detector":
         """Fit on in-distribution data (batches of x or (x, y)); returns self."""
-        with eval_mode(self.model):
+        with eval_mode(*self._models()):
             self._fit(self._progress(self._finite_batches(loader), f"fit {type(self).__name__}"))
         self.fitted = True
         return self
@@ -109,9 +118,27 @@ class Detector:
         if len(x) == 0:
             return x.new_empty(0) if x.is_floating_point() else torch.empty(0, device=x.device)
         self._check_finite(x, "score")
-        with eval_mode(self.model), torch.set_grad_enabled(self.needs_input_grad):
+        with eval_mode(*self._models()), torch.set_grad_enabled(self.needs_input_grad):
             scores = self._score(x.to(self.device))
         return scores.detach().to(x.device)
+
+    def predict(self, x: Tensor) -> Tensor:
+        """The ID class [N] (int64, on x's device) each input is assigned to, for detectors that
+        classify (`predicts`); whether it is accepted as ID is the score's business."""
+        if not self.predicts:
+            raise TypeError(f"{type(self).__name__} does not classify (no predict)")
+        if not self.fitted:
+            raise NotFittedError(f"{type(self).__name__}.predict called before fit / load_state_dict")
+        if len(x) == 0:
+            return torch.empty(0, dtype=torch.int64, device=x.device)
+        self._check_finite(x, "predict")
+        with eval_mode(*self._models()), torch.no_grad():
+            return self._predict(x.to(self.device)).to(x.device)
+
+    def predict_loader(self, loader: Iterable) -> Tensor:
+        """predict over every batch of a loader, concatenated: [N] on the CPU."""
+        parts = [self.predict(batch_inputs(b)).cpu() for b in loader]
+        return torch.cat(parts) if parts else torch.empty(0, dtype=torch.int64)
 
     def score_loader(self, loader: Iterable) -> Tensor:
         """Scores of every batch of a loader, concatenated: [N] on the CPU."""
@@ -152,9 +179,9 @@ class Detector:
         """Raise ValueError if a loaded state's tensors do not fit this detector (see expect)."""
 
     def to(self, device) -> "Detector":
-        """Move the model and the fitted tensors to a device."""
-        if self.model is not None:
-            self.model.to(device)
+        """Move the models and the fitted tensors to a device."""
+        for model in self._models():
+            model.to(device)
         for name in self.fitted_attributes:
             if hasattr(self, name):
                 setattr(self, name, map_tensors(getattr(self, name), lambda t: t.to(device)))

@@ -4,6 +4,7 @@
 MSP, ODIN and Energy take any model returning logits. ReAct and Mahalanobis need the
 penultimate features: the model must have the Classifier interface (models.interfaces),
 ``features(x) -> [N, F]`` and ``head(features) -> logits``, as ResNetClassifier does.
+All of them classify (predict) with the classifier's argmax.
 """
 
 import math
@@ -23,7 +24,16 @@ def energy(logits: Tensor, temperature: float) -> Tensor:
     return -temperature * torch.logsumexp(logits / temperature, dim=1)
 
 
-class MSP(Detector):
+class ClassifierDetector(Detector):
+    """A detector on a classifier: predict(x) = argmax_c f(x)_c."""
+
+    predicts = True
+
+    def _predict(self, x: Tensor) -> Tensor:
+        return self.model(x).argmax(1)
+
+
+class MSP(ClassifierDetector):
     """Maximum softmax probability: score = −max_c softmax(f(x))_c."""
 
     def _fit(self, loader) -> None:
@@ -33,7 +43,7 @@ class MSP(Detector):
         return -torch.softmax(self.model(x), dim=1).max(dim=1).values
 
 
-class ODIN(Detector):
+class ODIN(ClassifierDetector):
     """ODIN: temperature scaling plus input preprocessing with the pseudo-label's cross-entropy,
     x̃ = x − ε · sign(∇_x CE(f(x)/T, argmax f(x))), score = −max softmax(f(x̃)/T).
 
@@ -62,7 +72,7 @@ class ODIN(Detector):
             return -torch.softmax(self.model(shifted) / self.temperature, dim=1).max(dim=1).values
 
 
-class Energy(Detector):
+class Energy(ClassifierDetector):
     """Energy score −T logsumexp(f(x)/T) (Liu et al.)."""
 
     def __init__(self, model: nn.Module, temperature: float = 1.0, progress: bool = True):
@@ -79,7 +89,7 @@ class Energy(Detector):
         return energy(self.model(x), self.temperature)
 
 
-class ReAct(Detector):
+class ReAct(ClassifierDetector):
     """ReAct: clip the penultimate activations at c, the `percentile`-th percentile of the ID
     activations (over samples and units), then the energy score with temperature T."""
 
@@ -109,7 +119,7 @@ class ReAct(Detector):
         return energy(self.model.head(features), self.temperature)
 
 
-class Mahalanobis(Detector):
+class Mahalanobis(ClassifierDetector):
     """Mahalanobis distance on the penultimate features (Lee et al.): class means and a tied
     covariance fitted on labelled ID data; score = min_c ½ (f − μ_c)ᵀ Σ⁻¹ (f − μ_c), computed
     with the fused Gaussian op. With epsilon > 0 the input is first moved by

@@ -20,7 +20,7 @@ from ..files import check_writable
 from ..methods import MethodContext, get_profile
 from . import catalog, figures, models, seeds
 from .report import write_report
-from .scoring import grid_metrics, score_sets
+from .scoring import grid_metrics, open_set, score_sets
 
 
 class BenchmarkError(Exception):
@@ -38,7 +38,7 @@ class BenchmarkConfig:
     data_root: Optional[Path] = None
     device: str = "auto"
     seed: int = 0
-    heldout_class: Optional[int] = 0  # None: no leave-one-class-out experiment
+    heldout_classes: Optional[tuple] = (0,)  # classes left out of training as an OOD set; None: no such experiment
     progress: bool = True
 
 
@@ -51,7 +51,7 @@ def validate(config: BenchmarkConfig) -> None:
     if unknown or not config.methods:
         raise BenchmarkError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
                              f"{', '.join(known)}")
-    if config.ood == ["none"] and config.heldout_class is None:
+    if config.ood == ["none"] and config.heldout_classes is None:
         raise BenchmarkError("--ood none leaves only the held-out-class experiment: give --heldout-class")
     bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS and config.ood != ["none"]]
     if bad_sets:
@@ -115,8 +115,8 @@ def run(config: BenchmarkConfig) -> dict:
         test = full_test.subset(sizes.test_samples, config.seed)
         experiments = [] if config.ood == ["none"] else [("main", train, test,
                                                           _ood_sets(config, test, profile, skipped))]
-        if config.heldout_class is not None:
-            h_train, h_test, h_ood = ood_sets.held_out_class(full_train, full_test, config.heldout_class)
+        if config.heldout_classes is not None:
+            h_train, h_test, h_ood = ood_sets.held_out_classes(full_train, full_test, config.heldout_classes)
             h_train = h_train.subset(sizes.train_samples, config.seed)
             h_test = h_test.subset(sizes.test_samples, config.seed)
             h_ood = h_ood.subset(sizes.ood_samples, config.seed)
@@ -151,9 +151,16 @@ def run(config: BenchmarkConfig) -> dict:
             t0 = time.perf_counter()
             detector.fit(loader(inputs(fit_data.images), fit_data.labels, batch_size=256))
             fit_seconds = time.perf_counter() - t0
-            pairs, speed = score_sets(detector, inputs(exp_test.subset(cap, config.seed + seeds.ID_SCORED).images),
+            id_set, batch_size = exp_test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
+            pairs, speed = score_sets(detector, inputs(id_set.images),
                                       {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images)
-                                       for s, d in exp_ood.items()}, batch_size=64 if cap else 256)
+                                       for s, d in exp_ood.items()}, batch_size)
+            if detector.predicts and id_set.labels is not None:
+                known = fit_data.subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
+                recognition = open_set(detector, inputs(known.images), inputs(id_set.images), id_set.labels,
+                                       len(exp_train.classes), batch_size)
+                for pair in pairs:
+                    pair.open_set = recognition
             scored[name] += pairs
             if name not in method_info:  # the first experiment's figures
                 method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,

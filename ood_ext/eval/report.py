@@ -57,6 +57,12 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
                   "(zero_acc) and ID acceptance (else_acc), %."]
         for metric in ("zero_acc", "else_acc"):
             lines += ["", f"### {metric}", ""] + metric_table(deciding, metric, False)
+    recognising = {m: sets for m, sets in results["metrics"].items() if all("osr_f1" in v for v in sets.values())}
+    if recognising:
+        lines += ["", "## Open-set recognition: macro-F1 (%) ↑", "",
+                  "Detectors that also classify: known classes plus 'unknown' (score above the threshold that "
+                  "accepts 95 % of known training images), the ID test images against each OOD set."]
+        lines += [""] + metric_table(recognising, "osr_f1", False)
     if results.get("skipped"):
         lines += ["", "## Skipped OOD sets", ""] + [f"- {name}: {why}" for name, why in results["skipped"].items()]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figures]

@@ -12,6 +12,17 @@ from ..data.images import loader
 from ..detectors.base import Detector
 
 
+@dataclass(frozen=True)
+class OpenSet:
+    """What open-set recognition adds to a detector that classifies: the threshold accepting 95 %
+    of known training images, and the predicted and true classes of the ID test images."""
+
+    threshold: float
+    id_pred: np.ndarray
+    id_true: np.ndarray
+    classes: int
+
+
 @dataclass
 class ScoredSet:
     """One OOD set's scores next to the scores of the ID test set it is compared with."""
@@ -20,6 +31,7 @@ class ScoredSet:
     id_scores: np.ndarray
     ood_scores: np.ndarray
     threshold: Optional[float] = None  # the detector's own decision threshold (OOD above it), if it has one
+    open_set: Optional[OpenSet] = None
 
 
 def score_sets(detector: Detector, id_test: torch.Tensor, ood: dict[str, torch.Tensor],
@@ -34,13 +46,26 @@ def score_sets(detector: Detector, id_test: torch.Tensor, ood: dict[str, torch.T
     return pairs, count / (time.perf_counter() - start)
 
 
+def open_set(detector: Detector, known_train: torch.Tensor, id_test: torch.Tensor, id_labels: np.ndarray,
+             classes: int, batch_size: int = 256) -> OpenSet:
+    """The OpenSet of a detector that classifies: its threshold accepts 95 % of the known training
+    inputs known_train [M, C, H, W]; predictions of the ID test inputs [N, C, H, W] (labels [N])."""
+    train_scores = detector.score_loader(loader(known_train, batch_size=batch_size)).numpy()
+    predicted = detector.predict_loader(loader(id_test, batch_size=batch_size)).numpy()
+    return OpenSet(metrics.threshold_at_tpr(train_scores, 0.95), predicted, np.asarray(id_labels), classes)
+
+
 def set_metrics(s: ScoredSet) -> dict[str, float]:
     """metrics.summary of one pair, plus OOD recall (zero_acc) and ID acceptance (else_acc) at the
-    detector's own threshold when it has one."""
+    detector's own threshold when it has one, and the open-set macro-F1 (osr_f1) over the known
+    classes + unknown when the detector classifies."""
     values = metrics.summary(s.id_scores, s.ood_scores)
     if s.threshold is not None:
         values |= {"zero_acc": metrics.zero_acc(s.ood_scores, s.threshold),
                    "else_acc": metrics.else_acc(s.id_scores, s.threshold)}
+    if s.open_set is not None:
+        o = s.open_set
+        values["osr_f1"] = metrics.open_set_f1(o.id_pred, o.id_true, s.id_scores, s.ood_scores, o.threshold, o.classes)
     return values
 
 

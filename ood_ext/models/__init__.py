@@ -15,7 +15,8 @@ from .interfaces import (
 )
 from .ncsn import NCSN
 from .vae import ConvVAE
+from .vmdls import VMDLSNet
 
 __all__ = ["Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
            "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
-           "SelfConditionedAutoencoder", "require"]
+           "SelfConditionedAutoencoder", "VMDLSNet", "require"]

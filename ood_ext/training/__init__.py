@@ -8,8 +8,9 @@ from .hscae import HSCAESettings, train_hscae
 from .ncsn import NCSNSettings, denoising_loss, train_ncsn
 from .trainer import Trainer, seed_everything
 from .vae import VAESettings, perturb, train_vae
+from .vmdls import VMDLSSettings, train_vmdls
 
 __all__ = ["AutoencoderSettings", "ClassifierSettings", "DLSGANSettings", "GlowSettings", "HSCAESettings",
-           "NCSNSettings", "Trainer", "VAESettings", "accuracy", "denoising_loss", "load", "load_model", "perturb",
-           "save_model", "seed_everything", "train_autoencoder", "train_classifier", "train_dlsgan", "train_glow",
-           "train_hscae", "train_ncsn", "train_vae"]
+           "NCSNSettings", "Trainer", "VAESettings", "VMDLSSettings", "accuracy", "denoising_loss", "load",
+           "load_model", "perturb", "save_model", "seed_everything", "train_autoencoder", "train_classifier", "train_dlsgan", "train_glow",
+           "train_hscae", "train_ncsn", "train_vae", "train_vmdls"]

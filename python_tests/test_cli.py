@@ -203,3 +203,18 @@ def test_heldout_only_run_with_decision_metrics(capsys, tmp_path):
     assert "### else_acc" in (out / "report.md").read_text()
     code, _, err = run_cli(capsys, "benchmark", "--ood", "none", "--heldout-class", "none", "--out", str(out))
     assert code == 2 and "give --heldout-class" in err
+
+
+def test_open_set_recognition_run(capsys, tmp_path):
+    out = tmp_path / "report"
+    code, _, err = run_cli(capsys, "benchmark", "--id", "digits", "--profile", "smoke", "--methods",
+                           "vmdls,vmdls-b,msp,anodlsgan", "--ood", "noise", "--heldout-class", "6,7,8,9", "--out",
+                           str(out), "--no-progress")
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["metrics"]["vmdls"]) == {"noise", "heldout-6+7+8+9"}
+    for method in ("vmdls", "vmdls-b", "msp"):  # detectors that classify get the open-set macro-F1
+        assert all(0 <= v["osr_f1"] <= 1 for v in results["metrics"][method].values()), method
+    assert "osr_f1" not in results["metrics"]["anodlsgan"]["noise"]
+    assert results["models"]["vmdls@heldout"]["test_accuracy"] > 0
+    assert "## Open-set recognition" in (out / "report.md").read_text()

@@ -10,7 +10,8 @@ from per-sample inputs a [N, T, Din] and output gradients g [N, T, Dout]:
 
 Each gives a per-sample quadratic form q_n = Σ (Q_Gᵀ ∇W_n Q_A)² / (Λ + λ) through the fused op,
 where Λ is λ_G λ_Aᵀ, S or F and λ the damping. A strategy only says which per-layer sums it
-needs; `TermSums` streams the data and adds them up (in float64).
+needs; `TermSums` streams the data and adds them up (in float64) — in a distributed run over
+every rank's batches, all-reduced (ood_ext.distributed), with rank 0's eigenbases broadcast.
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from .. import distributed
 from ..data.batches import inputs_up_to
 from ..ops import curvature_eigen_correction, curvature_quadratic_form
 from .capture import LayerTerms, per_sample_terms
@@ -52,7 +54,8 @@ class TermSums:
 
     Args:
         model, loss_fn: the model and its per-sample loss (model, x [B, ...]) -> [B].
-        batches: the input batches (read once per call of `sum`).
+        batches: the input batches (read once per call of `sum`); in a distributed run, this
+            rank's share (at least one sample on every rank).
         layers: the layers whose terms are captured.
         device: where the batches are moved before the forward pass.
     """
@@ -60,13 +63,17 @@ class TermSums:
     def __init__(self, model: nn.Module, loss_fn: Callable[[nn.Module, Tensor], Tensor], batches: Sequence[Tensor],
                  layers: Sequence[nn.Module], device: torch.device):
         self.model, self.loss_fn, self.batches, self.layers, self.device = model, loss_fn, batches, layers, device
-        self.count = sum(len(x) for x in batches)
+        local = sum(len(x) for x in batches)
+        self.count = distributed.total_count(local)
         if self.count == 0:
             raise ValueError("the loader yielded no samples to fit the curvature on")
+        if local == 0:
+            raise ValueError(f"rank {distributed.rank()} has none of the {self.count} curvature samples: fit on at "
+                             f"least one sample per process ({distributed.world_size()})")
 
     def sum(self, statistic: Callable[[int, LayerTerms], tuple[Tensor, ...]]) -> list[tuple[Tensor, ...]]:
-        """One pass over the batches: per layer, the sums over batches of statistic(layer index,
-        that layer's terms of the batch), a tuple of tensors."""
+        """One pass over the batches: per layer, the sums over batches (and ranks) of
+        statistic(layer index, that layer's terms of the batch), a tuple of float64 tensors."""
         totals: list = [None] * len(self.layers)
         for x in self.batches:
             loss, terms = per_sample_terms(self.model, self.loss_fn, x.to(self.device), self.layers)
@@ -76,7 +83,7 @@ class TermSums:
             for i, t in enumerate(terms):
                 values = statistic(i, t)
                 totals[i] = values if totals[i] is None else tuple(s + v for s, v in zip(totals[i], values))
-        return totals
+        return [distributed.all_reduce_sum(*layer) for layer in totals]
 
 
 class FisherKind:
@@ -107,8 +114,8 @@ class KFAC(FisherKind):
         sums = data.sum(lambda i, t: (_gram(t.a), _gram(t.g) / t.g.shape[1]))
         fitted = []
         for a_sum, g_sum in sums:
-            lam_a, q_a = torch.linalg.eigh(0.5 * (a_sum + a_sum.T) / data.count)
-            lam_g, q_g = torch.linalg.eigh(0.5 * (g_sum + g_sum.T) / data.count)
+            lam_a, q_a = (distributed.broadcast(t) for t in torch.linalg.eigh(0.5 * (a_sum + a_sum.T) / data.count))
+            lam_g, q_g = (distributed.broadcast(t) for t in torch.linalg.eigh(0.5 * (g_sum + g_sum.T) / data.count))
             eigenvalues = lam_g.clamp(min=0)[:, None] * lam_a.clamp(min=0)[None, :]
             fitted.append(LayerCurvature(self.name, eigenvalues, q_a, q_g))
         return fitted

@@ -13,10 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import distributed
 from ..data.batches import batch_inputs, batch_labels
 from ..models.interfaces import Classifier, require
 from ..ops import gaussian_log_prob, precision_cholesky
 from .base import Detector, expect
+from .class_statistics import check_labels, class_scatter
 
 
 def energy(logits: Tensor, temperature: float) -> Tensor:
@@ -107,9 +109,9 @@ class ReAct(ClassifierDetector):
 
     @torch.no_grad()
     def _fit(self, loader) -> None:
-        activations = self._concat([self.model.features(batch_inputs(b).to(self.device)).flatten().cpu()
-                                    for b in loader])
-        self.clip = torch.quantile(activations.double(), self.percentile).to(self.device)
+        activations = distributed.gather(self._concat([self.model.features(batch_inputs(b).to(self.device)).cpu()
+                                                       for b in loader]))
+        self.clip = torch.quantile(activations.flatten().double(), self.percentile).to(self.device)
 
     def _check_state(self, state: dict) -> None:
         expect("ReAct", "clip", state["clip"], ())
@@ -196,20 +198,10 @@ class Mahalanobis(ClassifierDetector):
 
 def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     """Class means [C, F] and the pooled within-class covariance [F, F] (maximum likelihood,
-    symmetrised) of features [N, F] with labels [N] in 0..C−1 (every class present)."""
-    if labels.is_floating_point() or labels.dtype == torch.bool or labels.dim() != 1:
-        raise ValueError(f"labels must be a 1-D tensor of integer class indices, got {labels.dtype} "
-                         f"{list(labels.shape)}")
-    if len(labels) != len(features):
-        raise ValueError(f"{len(labels)} labels for {len(features)} feature vectors")
-    if labels.min() < 0:
-        raise ValueError(f"labels must be class indices 0..C−1, got {int(labels.min())}")
-    classes = int(labels.max()) + 1
-    counts = torch.bincount(labels, minlength=classes)
+    symmetrised, float64) of features [N, F] with labels [N] in 0..C−1 (every class present);
+    over every rank's shard in a distributed run."""
+    classes = check_labels(features, labels)
+    counts, means, scatters = class_scatter(features, labels, classes)
     if (counts == 0).any():
         raise ValueError(f"classes {torch.nonzero(counts == 0).flatten().tolist()} have no samples")
-    means = torch.zeros(classes, features.shape[1], dtype=features.dtype).index_add_(0, labels, features)
-    means /= counts[:, None].to(features.dtype)
-    centred = features - means[labels]
-    covariance = centred.T @ centred / len(features)
-    return means, 0.5 * (covariance + covariance.T)
+    return means, scatters.sum(0) / counts.sum()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import distributed
 from ..data.batches import batch_inputs
 from ..metrics import ssim
 from ..models.interfaces import Classifier, require
@@ -102,7 +103,7 @@ class OrEnsemble(Detector):
         return torch.stack([p.score(x).double() for p in self.parts], 1)
 
     def _fit(self, loader) -> None:
-        scores = self._concat([self.part_scores(batch_inputs(b)).cpu() for b in loader]).numpy()
+        scores = distributed.gather(self._concat([self.part_scores(batch_inputs(b)).cpu() for b in loader])).numpy()
         self.thresholds = torch.tensor(choose_thresholds(scores[:, 0], scores[:, 1], self.acceptance),
                                        dtype=torch.float64)
         self.scales = torch.tensor(scores.std(0), dtype=torch.float64).clamp(min=1e-12)

@@ -22,6 +22,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import KFold
 from torch import Tensor, nn
 
+from .. import distributed
 from ..data.batches import batch_inputs
 from ..models.interfaces import ScoreNetwork, require
 from ..ops import gaussian_log_prob, multiscale_score_norms
@@ -107,8 +108,9 @@ class MSMA(Detector):
 
     def _fit(self, loader) -> None:
         with torch.no_grad():
-            raw = self._concat([normality_vectors(self.model, batch_inputs(b).to(self.device), self.features,
-                                                  self.draws).double() for b in loader])
+            raw = distributed.gather(self._concat([normality_vectors(self.model, batch_inputs(b).to(self.device),
+                                                                     self.features, self.draws).double()
+                                                   for b in loader]))
         self.mean, self.scale = raw.mean(0), raw.std(0).clamp(min=1e-12)
         z = (raw - self.mean) / self.scale
         self.gmm_means = self.gmm_prec_chol = self.gmm_log_weights = self.train_vectors = None

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from .. import distributed
 from ..curvature import KINDS, LayerCurvature, check_supported, fit_curvature, per_sample_terms
 from ..data.batches import collect_inputs
 from ..ops import curvature_quadratic_form
@@ -86,21 +87,30 @@ class ROSE(Detector):
                 "norm_samples": self.norm_samples}
 
     def _fit(self, loader: Iterable) -> None:
-        data = collect_inputs(loader, self.fisher_samples + self.norm_samples).to(self.device)
-        if len(data) < 3:
+        # Distributed: every rank's loader yields its strided shard of the fit data, so the first
+        # F global samples are each rank's first shard_size(F) (ood_ext.distributed).
+        local = collect_inputs(loader, distributed.shard_size(self.fisher_samples + self.norm_samples))
+        local, total = local.to(self.device), distributed.total_count(len(local))
+        if total < 3:
             raise ValueError("ROSE.fit needs at least 3 in-distribution samples")
         # Too few samples for both parts: split them in half.
-        n_fisher = self.fisher_samples if len(data) >= self.fisher_samples + 2 else len(data) // 2
-        fisher_data, norm_data = data[:n_fisher], data[n_fisher:]
-        if len(norm_data) < 2:
+        n_fisher = self.fisher_samples if total >= self.fisher_samples + 2 else total // 2
+        if total - n_fisher < 2:
             raise ValueError(f"ROSE.fit needs at least 2 held-out samples after the {n_fisher} Fisher samples")
+        split = distributed.shard_size(n_fisher)
+        fisher_data, norm_data = local[:split], local[split:]
         batches = lambda d: [d[i : i + 128] for i in range(0, len(d), 128)]  # noqa: E731
         fitted = fit_curvature(self.model, self.loss_fn, batches(fisher_data), self.layers, self.fisher,
                                len(fisher_data), self.device)
         self.curvatures = [c.state() for c in fitted]
         self._prepared = {}
-        scores = torch.cat([self._layer_scores(x) for x in batches(norm_data)]).double()
-        self.means, self.stds = scores.mean(0), scores.std(0).clamp(min=1e-12)
+        scores = torch.cat([self._layer_scores(x).double() for x in batches(norm_data)] +
+                           [torch.empty(0, len(fitted), dtype=torch.float64, device=self.device)])
+        count = total - n_fisher
+        (sums,) = distributed.all_reduce_sum(scores.sum(0))
+        self.means = sums / count
+        (squares,) = distributed.all_reduce_sum((scores - self.means).pow(2).sum(0))
+        self.stds = (squares / (count - 1)).sqrt().clamp(min=1e-12)
 
     def _scoring_curvatures(self, dtype: torch.dtype, device: torch.device) -> list[LayerCurvature]:
         """The fitted curvatures with the damped weights 1/(Λ + λ) as eigenvalues, cast once per

@@ -19,10 +19,12 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from .. import distributed
 from ..data.batches import batch_inputs, batch_labels
 from ..models.interfaces import Reconstructor, require
 from ..ops import gaussian_log_prob, precision_cholesky
 from .base import Detector, expect
+from .class_statistics import check_labels, class_scatter
 
 PARTS = ("t1", "t2", "t3", "g", "mu")
 
@@ -51,28 +53,19 @@ def jitter_steps(covariances: Tensor, step: float = 1e-6) -> int:
 
 def class_gaussians(features: Tensor, labels: Tensor, classes: int, step: float = 1e-6) -> tuple[Tensor, Tensor, int]:
     """Per-class means [C, D] and regularised covariances [C, D, D] (maximum likelihood,
-    symmetrised, + (k + 2)·step·I with k = jitter_steps) of features [N, D] (float64
-    recommended) with labels [N] in 0..C−1; returns (means, covariances, k)."""
-    if labels.is_floating_point() or labels.dim() != 1 or len(labels) != len(features):
-        raise ValueError(f"labels must be {len(features)} integer class indices, got {labels.dtype} "
-                         f"{list(labels.shape)}")
-    if len(labels) and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"labels must be class indices in [0, {classes}), got {int(labels.min())}.."
-                         f"{int(labels.max())}")
-    counts = torch.bincount(labels, minlength=classes)
+    symmetrised, + (k + 2)·step·I with k = jitter_steps), in float64, of features [N, D] with
+    labels [N] in 0..C−1 — over every rank's shard in a distributed run; returns (means,
+    covariances, k)."""
+    found = check_labels(features, labels)
+    if found > classes:
+        raise ValueError(f"labels must be class indices in [0, {classes}), got up to {found - 1}")
+    counts, means, scatters = class_scatter(features, labels, classes)
     if (counts < 2).any():
         raise ValueError(f"classes {torch.nonzero(counts < 2).flatten().tolist()} have fewer than 2 samples; "
                          "fit on more samples per class")
-    means = torch.zeros(classes, features.shape[1], dtype=features.dtype).index_add_(0, labels, features)
-    means /= counts[:, None].to(features.dtype)
-    covariances = []
-    for c in range(classes):
-        centred = features[labels == c] - means[c]
-        covariance = centred.T @ centred / len(centred)
-        covariances.append(0.5 * (covariance + covariance.T))
-    covariances = torch.stack(covariances)
+    covariances = scatters / counts[:, None, None]
     k = jitter_steps(covariances, step)
-    eye = torch.eye(features.shape[1], dtype=features.dtype)
+    eye = torch.eye(features.shape[1], dtype=torch.float64)
     return means, covariances + (k + 2) * step * eye, k
 
 
@@ -171,8 +164,8 @@ class VMDLS(VMDLSBasic):
         features, labels, weights = self._gather(loader, self._weight)
         self._fit_gaussians(features, labels)
         best = gaussian_log_prob(features.to(self.device), self.means, self.prec_chol, reduce="max").values
-        self.top_log_likelihood = float(best.max()) + 1.0
-        self.max_weight = float(weights.max())
+        self.top_log_likelihood = distributed.maximum(float(best.max())) + 1.0
+        self.max_weight = distributed.maximum(float(weights.max()))
         if not self.max_weight > 0:
             raise ValueError("VMDLS.fit: the autoencoder reconstructs every fit image's first-stage features exactly "
                              "(max weight 0); the weighting needs a trained, imperfect autoencoder")

@@ -1,0 +1,140 @@
+"""Running over several processes with torch.distributed (gloo on CPU, NCCL on GPUs).
+
+ood_ext never starts a process group itself unless asked to (`init_from_environment`, what
+`torchrun` sets up); without one every function here is the single-process identity, so the same
+code runs alone or distributed.
+
+Sharding convention: with W processes, rank r holds the samples r, r + W, r + 2W, ... of a
+sequence (`shard`), like torch's DistributedSampler without padding. Sums are all-reduced in
+float64; gathered rows are put back in the original order (`gather`), so a fit or a scoring
+pass gives the single-process result up to the order of float64 additions.
+"""
+
+import os
+from typing import Callable, Sequence, TypeVar
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+T = TypeVar("T")
+
+
+def active() -> bool:
+    """True inside an initialised process group of more than one process."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_main() -> bool:
+    """The process that writes files (rank 0)."""
+    return rank() == 0
+
+
+def init_from_environment() -> bool:
+    """Join the process group described by torchrun's environment (RANK, WORLD_SIZE,
+    MASTER_ADDR, MASTER_PORT): NCCL when CUDA is available, gloo otherwise; each process on
+    the GPU LOCAL_RANK. Returns False (and does nothing) outside such an environment."""
+    if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) < 2 or dist.is_initialized():
+        return dist.is_initialized()
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend)
+    return True
+
+
+def _device() -> torch.device:
+    """Where collectives run: the current GPU for NCCL, the CPU for gloo."""
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def shard(items: Sequence[T]) -> Sequence[T]:
+    """This rank's share of a sequence (a tensor's rows, a list): items[rank::world_size]."""
+    return items[rank()::world_size()]
+
+
+def shard_size(total: int) -> int:
+    """len(shard(range(total)))."""
+    return len(range(rank(), total, world_size()))
+
+
+def all_reduce_sum(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The element-wise sums over ranks, in float64 (new tensors, on each input's device)."""
+    if not active():
+        return tuple(t.double() for t in tensors)
+    out = []
+    for t in tensors:
+        total = t.detach().to(_device(), torch.float64).contiguous()
+        dist.all_reduce(total)
+        out.append(total.to(t.device))
+    return tuple(out)
+
+
+def total_count(local: int) -> int:
+    """The sum over ranks of an integer."""
+    return int(all_reduce_sum(torch.tensor([float(local)]))[0].item()) if active() else local
+
+
+def maximum(local: float) -> float:
+    """The largest value over ranks of a number."""
+    if not active():
+        return local
+    value = torch.tensor([float(local)], dtype=torch.float64, device=_device())
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return float(value.item())
+
+
+def gather(local: Tensor) -> Tensor:
+    """Undo `shard`: every rank's rows [n_r, ...] (rank r holding rows r, r + W, ...) put back in
+    their original order, [Σ n_r, ...], on every rank (dtype kept, on local's device)."""
+    if not active():
+        return local
+    sizes = [int(s) for s in all_reduce_sum(_one_hot(len(local)))[0].tolist()]
+    if any(size != len(range(r, sum(sizes), len(sizes))) for r, size in enumerate(sizes)):
+        raise ValueError(f"gather: ranks hold {sizes} rows, not the strided shards of {sum(sizes)} rows")
+    padded = torch.zeros((max(sizes), *local.shape[1:]), dtype=local.dtype, device=_device())
+    padded[: len(local)] = local.to(_device())
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    out = torch.empty((sum(sizes), *local.shape[1:]), dtype=local.dtype, device=_device())
+    for r, (part, size) in enumerate(zip(parts, sizes)):
+        out[r::len(sizes)] = part[:size]
+    return out.to(local.device)
+
+
+def _one_hot(count: int) -> Tensor:
+    sizes = torch.zeros(world_size())
+    sizes[rank()] = count
+    return sizes
+
+
+def map_sharded(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """fn over this rank's shard of x's rows, gathered back in order: fn(x) computed W ways."""
+    return gather(fn(shard(x))) if active() else fn(x)
+
+
+def broadcast(tensor: Tensor) -> Tensor:
+    """Rank 0's value of a tensor on every rank (e.g. eigenvectors, whose signs another machine's
+    solver may choose differently)."""
+    if not active():
+        return tensor
+    value = tensor.detach().to(_device()).contiguous()
+    dist.broadcast(value, 0)
+    return value.to(tensor.device)
+
+
+def barrier() -> None:
+    if active():
+        dist.barrier()
+
+
+__all__ = ["active", "all_reduce_sum", "barrier", "broadcast", "gather", "init_from_environment", "is_main", "map_sharded", "maximum",
+           "rank", "shard", "shard_size", "total_count", "world_size"]

@@ -1,0 +1,152 @@
+"""Fitting and scoring over torch.distributed: two gloo processes on this CPU, each fitting on its
+strided shard, give the single-process fit (float64, 1e-10 relative; curvature eigenbases through
+the preconditioner they define) and the single-process scores, in order — for ROSE (EKFAC, DIAG), Mahalanobis, ReAct, MSMA, AnoDLSGAN, HSCAE's
+ensemble, VMDLS and VMDLS_b."""
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from ood_ext import distributed
+from ood_ext.data.images import loader
+from ood_ext.detectors import (
+    HSCAE,
+    MSMA,
+    ODIN,
+    ROSE,
+    VMDLS,
+    LatentLikelihood,
+    Mahalanobis,
+    OrEnsemble,
+    ReAct,
+    VMDLSBasic,
+)
+from ood_ext.detectors.base import map_tensors
+from ood_ext.models import DLSGAN, NCSN, ConvVAE, ResNetClassifier, SelfConditionedAutoencoder, VMDLSNet
+
+WORLD = 2
+
+
+def _vae_loss(model, x):
+    return model.neg_elbo(x, sample=False)
+
+
+class _Blur(torch.nn.Module):
+    def reconstruct(self, x):
+        return torch.nn.functional.avg_pool2d(x, 3, 1, 1)
+
+
+def _seeded(make):
+    torch.manual_seed(0)
+    return make().double().eval()
+
+
+def _rose(fisher):
+    return ROSE(_seeded(lambda: ConvVAE(1, width=4, latent=6)), _vae_loss, "encoder", fisher, fisher_samples=21,
+                norm_samples=15, progress=False)
+
+
+def _hscae():
+    classifier = _seeded(lambda: ResNetClassifier(1, 3, width=4))
+    autoencoder = _seeded(lambda: SelfConditionedAutoencoder(1, 32, classes=3, width=2, latent=4, depth=1))
+    parts = [ODIN(classifier, temperature=10.0, progress=False), HSCAE(autoencoder, classifier, 2, progress=False)]
+    for part in parts:
+        part.fit([])
+    return OrEnsemble(parts, progress=False)
+
+
+CASES = {
+    "rose-ekfac": lambda: _rose("ekfac"),
+    "rose-diag": lambda: _rose("diag"),
+    "mahalanobis": lambda: Mahalanobis(_seeded(lambda: ResNetClassifier(1, 3, width=4)), progress=False),
+    "react": lambda: ReAct(_seeded(lambda: ResNetClassifier(1, 3, width=4)), progress=False),
+    "msma": lambda: MSMA(_seeded(lambda: NCSN(1, width=4, levels=5)), "msma", "gmm", components=(2,), folds=2,
+                         progress=False),
+    "anodlsgan": lambda: LatentLikelihood(_seeded(lambda: DLSGAN(1, 4, 8)), progress=False),
+    "hscae-ensemble": _hscae,
+    "vmdls-b": lambda: VMDLSBasic(_seeded(lambda: VMDLSNet(1, 3, width=2, latent=4)), progress=False),
+    "vmdls": lambda: VMDLS(_seeded(lambda: VMDLSNet(1, 3, width=2, latent=4)), _Blur(), progress=False),
+}
+
+
+def _data():
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(61, 1, 32, 32, generator=g, dtype=torch.float64)
+    labels = np.arange(61) % 3
+    x += 0.3 * torch.as_tensor(labels)[:, None, None, None]  # classes differ in brightness
+    return x.clamp(0, 1), labels, torch.rand(23, 1, 32, 32, generator=g, dtype=torch.float64)
+
+
+def _fit_and_score(name, x, labels, test):
+    detector = CASES[name]()
+    detector.fit(loader(x, labels, batch_size=8))
+    return detector.state_dict(), distributed.map_sharded(detector.score, test)
+
+
+def _worker(rank, rendezvous, out):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
+    try:
+        x, labels, test = _data()
+        results = {name: _fit_and_score(name, distributed.shard(x), distributed.shard(labels), test)
+                   for name in CASES}
+        if distributed.is_main():
+            torch.save(results, out)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def two_process_results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dist")
+    mp.spawn(_worker, args=(str(folder / "rendezvous"), str(folder / "out.pt")), nprocs=WORLD)
+    return torch.load(folder / "out.pt", weights_only=False)
+
+
+def _preconditioner(curvature: dict, probes: torch.Tensor) -> torch.Tensor:
+    """vec(V)ᵀ (F + λ)⁻¹ vec(V) of probe gradients V [K, Dout, Din] under a fitted curvature: what
+    a fit determines; its eigenbases alone are not (degenerate eigenvalues, signs)."""
+    rotated = probes if curvature["basis_a"] is None else curvature["basis_g"].T @ probes @ curvature["basis_a"]
+    return (rotated**2 / (curvature["eigenvalues"] + 1e-3)).sum((1, 2))
+
+
+def _assert_close(a, b, where):
+    if isinstance(a, dict) and "basis_a" in a:  # a fitted layer curvature
+        probes = torch.randn(8, *a["eigenvalues"].shape, dtype=torch.float64,
+                             generator=torch.Generator().manual_seed(0))
+        _assert_close(a["eigenvalues"], b["eigenvalues"], f"{where}.eigenvalues")
+        _assert_close(_preconditioner(a, probes), _preconditioner(b, probes), f"{where} as (F + λ)⁻¹")
+    elif torch.is_tensor(a):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=lambda m: f"{where}: {m}")
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-10, abs=1e-12), where
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (u, v) in enumerate(zip(a, b)):
+            _assert_close(u, v, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_close(a[k], b[k], f"{where}.{k}")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_two_processes_fit_and_score_like_one(two_process_results, name):
+    x, labels, test = _data()
+    want_state, want_scores = _fit_and_score(name, x, labels, test)
+    got_state, got_scores = two_process_results[name]
+    _assert_close(map_tensors(got_state["state"], lambda t: t.cpu()), want_state["state"], name)
+    assert got_scores.shape == want_scores.shape == (len(test),)
+    torch.testing.assert_close(got_scores, want_scores, rtol=1e-10, atol=1e-12)
+
+
+def test_single_process_helpers_are_the_identity():
+    x = torch.arange(10.0)
+    assert not distributed.active() and distributed.world_size() == 1 and distributed.is_main()
+    assert torch.equal(distributed.shard(x), x) and distributed.shard_size(7) == 7
+    assert torch.equal(distributed.gather(x), x) and distributed.total_count(4) == 4
+    assert distributed.all_reduce_sum(x.float())[0].dtype == torch.float64

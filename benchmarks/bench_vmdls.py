@@ -48,7 +48,7 @@ def main() -> None:
         train, labels, x, means, covariances = case(args.n, d, args.classes)
         prec_chol = precision_cholesky(covariances)
         normals = [torch.distributions.MultivariateNormal(m, covariance_matrix=s) for m, s in zip(means, covariances)]
-        qda = QuadraticDiscriminantAnalysis(reg_param=0.0, store_covariance=False).fit(train, labels)
+        qda = QuadraticDiscriminantAnalysis(reg_param=0.0, tol=1e-12).fit(train, labels)
         test = x.numpy()
 
         def fused():

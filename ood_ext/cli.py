@@ -5,6 +5,10 @@
                       [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|6,7,8,9|none] [--no-progress]
     ood-ext list      the ID datasets, method families and their methods, OOD sets and profiles
 
+Over N processes (gloo on CPU, NCCL on GPUs; rank 0 writes the report):
+
+    torchrun --nproc_per_node=N -m ood_ext.cli benchmark ...
+
 Options left out take BenchmarkConfig's defaults. Bad arguments print one line to stderr and
 exit with status 2.
 """
@@ -14,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import distributed
 from . import methods as registry
 from .data import datasets
 from .eval import catalog
@@ -85,12 +90,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = BenchmarkConfig(**args)  # the parser's destinations are BenchmarkConfig's fields
     if config.ood == ["all"]:
         config.ood = [s for s in catalog.BUILDERS if s != config.id]
+    distributed.init_from_environment()  # under torchrun: one process of a group
     try:
         results = run(config)
     except BenchmarkError as exc:
         print(f"ood-ext: error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {config.out / 'report.md'} ({results['elapsed_seconds']:.0f} s)")
+    if distributed.is_main():
+        print(f"wrote {config.out / 'report.md'} ({results['elapsed_seconds']:.0f} s, "
+              f"{distributed.world_size()} process{'es' if distributed.active() else ''})")
     return 0
 
 

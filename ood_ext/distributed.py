@@ -10,14 +10,32 @@ float64; gathered rows are put back in the original order (`gather`), so a fit o
 pass gives the single-process result up to the order of float64 additions.
 """
 
+import datetime
 import os
-from typing import Callable, Sequence, TypeVar
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
 T = TypeVar("T")
+_seconds_in_collectives = [0.0]
+
+
+@contextmanager
+def _timed() -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _seconds_in_collectives[0] += time.perf_counter() - start
+
+
+def collective_seconds() -> float:
+    """Wall time this process has spent in ood_ext's collectives (all-reduce, gather, broadcast)."""
+    return _seconds_in_collectives[0]
 
 
 def active() -> bool:
@@ -47,7 +65,8 @@ def init_from_environment() -> bool:
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group(backend)
+    # Ranks wait at a barrier while rank 0 trains a model: allow long trainings.
+    dist.init_process_group(backend, timeout=datetime.timedelta(hours=24))
     return True
 
 
@@ -73,7 +92,8 @@ def all_reduce_sum(*tensors: Tensor) -> tuple[Tensor, ...]:
     out = []
     for t in tensors:
         total = t.detach().to(_device(), torch.float64).contiguous()
-        dist.all_reduce(total)
+        with _timed():
+            dist.all_reduce(total)
         out.append(total.to(t.device))
     return tuple(out)
 
@@ -88,7 +108,8 @@ def maximum(local: float) -> float:
     if not active():
         return local
     value = torch.tensor([float(local)], dtype=torch.float64, device=_device())
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    with _timed():
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return float(value.item())
 
 
@@ -103,7 +124,8 @@ def gather(local: Tensor) -> Tensor:
     padded = torch.zeros((max(sizes), *local.shape[1:]), dtype=local.dtype, device=_device())
     padded[: len(local)] = local.to(_device())
     parts = [torch.empty_like(padded) for _ in sizes]
-    dist.all_gather(parts, padded)
+    with _timed():
+        dist.all_gather(parts, padded)
     out = torch.empty((sum(sizes), *local.shape[1:]), dtype=local.dtype, device=_device())
     for r, (part, size) in enumerate(zip(parts, sizes)):
         out[r::len(sizes)] = part[:size]
@@ -127,8 +149,39 @@ def broadcast(tensor: Tensor) -> Tensor:
     if not active():
         return tensor
     value = tensor.detach().to(_device()).contiguous()
-    dist.broadcast(value, 0)
+    with _timed():
+        dist.broadcast(value, 0)
     return value.to(tensor.device)
+
+
+def average_(tensors: Sequence[Tensor]) -> None:
+    """Replace each tensor by its mean over ranks, in place (one flat all-reduce in their dtype)."""
+    if not active() or not tensors:
+        return
+    flat = torch.cat([t.detach().reshape(-1) for t in tensors]).to(_device())
+    with _timed():
+        dist.all_reduce(flat)
+    flat /= world_size()
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
+
+
+def broadcast_module_(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers into every rank's module, in place."""
+    if not active():
+        return
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            tensor.copy_(broadcast(tensor))
+
+
+def shard_batch(batch):
+    """This rank's rows of a batch (a tensor, or a tuple / list of tensors of one length)."""
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(shard(item) for item in batch)
+    return shard(batch)
 
 
 def barrier() -> None:
@@ -136,5 +189,5 @@ def barrier() -> None:
         dist.barrier()
 
 
-__all__ = ["active", "all_reduce_sum", "barrier", "broadcast", "gather", "init_from_environment", "is_main", "map_sharded", "maximum",
-           "rank", "shard", "shard_size", "total_count", "world_size"]
+__all__ = ["active", "all_reduce_sum", "average_", "barrier", "broadcast_module_", "broadcast", "collective_seconds", "gather", "init_from_environment",
+           "is_main", "map_sharded", "maximum", "rank", "shard", "shard_batch", "shard_size", "total_count", "world_size"]

@@ -150,3 +150,73 @@ def test_single_process_helpers_are_the_identity():
     assert torch.equal(distributed.shard(x), x) and distributed.shard_size(7) == 7
     assert torch.equal(distributed.gather(x), x) and distributed.total_count(4) == 4
     assert distributed.all_reduce_sum(x.float())[0].dtype == torch.float64
+
+
+def _cli_worker(rank, rendezvous, argv):
+    import os
+
+    from ood_ext import cli
+
+    torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
+    try:
+        assert cli.main(argv) == 0
+    finally:
+        dist.destroy_process_group()
+
+
+def test_benchmark_over_two_processes_equals_one(tmp_path):
+    """The CLI under a process group (what torchrun sets up): rank 0 trains and writes; the
+    metrics equal a single-process run's."""
+    import json
+
+    from ood_ext import cli
+
+    def argv(out):
+        return ["benchmark", "--id", "digits", "--profile", "smoke", "--methods", "mahalanobis,vmdls-b,msp",
+                "--ood", "noise", "--heldout-class", "none", "--cache", str(tmp_path / "cache"), "--out", str(out),
+                "--no-progress"]
+
+    mp.spawn(_cli_worker, args=(str(tmp_path / "rendezvous"), argv(tmp_path / "two")), nprocs=WORLD)
+    assert cli.main(argv(tmp_path / "one")) == 0
+    two, one = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("two", "one"))
+    assert two["machine"]["processes"] == 2 and one["machine"]["processes"] == 1
+    for method, sets in one["metrics"].items():
+        for name, values in sets.items():
+            for metric, value in values.items():
+                assert two["metrics"][method][name][metric] == pytest.approx(value, abs=1e-9), (method, metric)
+
+
+def _train_classifier(checkpoint=None):
+    from ood_ext.training import ClassifierSettings, train_classifier
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 3)).double()
+    x, labels, _ = _data()
+    x, labels = torch.nn.functional.avg_pool2d(x[:60], 4), labels[:60]  # [60, 1, 8, 8]: five batches of 12
+    settings = ClassifierSettings(width=0, blocks=0, epochs=3, batch_size=12, lr=1e-2, weight_decay=1e-3)
+    return train_classifier(model, x, torch.as_tensor(labels), settings, checkpoint=checkpoint, progress=False)
+
+
+def _train_worker(rank, rendezvous, out):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=WORLD)
+    try:
+        state = _train_classifier(f"{out}.checkpoint").state_dict()
+        if distributed.is_main():
+            torch.save(state, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_data_parallel_training_equals_one_process(tmp_path):
+    """Every batch split over two ranks, gradients averaged before each step: the weights of the
+    single-process run (float64, a model without batch statistics, batches of an even size)."""
+    mp.spawn(_train_worker, args=(str(tmp_path / "rendezvous"), str(tmp_path / "two.pt")), nprocs=WORLD)
+    two = torch.load(tmp_path / "two.pt")
+    one = _train_classifier().state_dict()
+    for name in one:
+        torch.testing.assert_close(two[name], one[name], rtol=1e-9, atol=1e-12, msg=name)
+    assert (tmp_path / "two.pt.checkpoint").exists(), "rank 0 wrote the checkpoint"

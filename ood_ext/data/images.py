@@ -35,10 +35,15 @@ class ImageSet:
 
     def subset(self, n: Optional[int], seed: int) -> "ImageSet":
         """n images drawn without replacement, the same for the same seed (all when n is None or ≥ N)."""
+        return self.split(n, seed)[0]
+
+    def split(self, n: Optional[int], seed: int) -> tuple["ImageSet", "ImageSet"]:
+        """(subset(n, seed), the images it left out)."""
         if n is None or n >= len(self):
-            return self
-        index = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
-        return self.take(index)
+            return self, self.take(np.zeros(0, dtype=np.int64))
+        chosen = np.zeros(len(self), dtype=bool)
+        chosen[np.random.default_rng(seed).choice(len(self), n, replace=False)] = True
+        return self.take(chosen), self.take(~chosen)
 
     def with_images(self, images: np.ndarray, name: str, keep_labels: bool = True) -> "ImageSet":
         """A derived set (e.g. corrupted) of the same length."""

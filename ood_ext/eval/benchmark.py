@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 from tqdm.auto import tqdm
 
+from .. import distributed
 from .. import methods as registry
 from ..data import datasets, ood_sets
 from ..data.idx import CorruptFileError
@@ -66,7 +67,7 @@ def validate(config: BenchmarkConfig) -> None:
         raise BenchmarkError(f"device must be auto, cpu or cuda[:N], got {config.device!r}")
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchmarkError(f"device {config.device} requested but CUDA is not available")
-    for folder in (config.out, config.cache or config.out.parent / "cache"):
+    for folder in (config.out, config.cache or config.out.parent / "cache") if distributed.is_main() else ():
         try:
             check_writable(folder)
         except OSError as exc:
@@ -85,11 +86,11 @@ def _id_data(config: BenchmarkConfig) -> tuple[ImageSet, ImageSet]:
     return load("train", config.data_root), load("test", config.data_root)
 
 
-def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, skipped: dict) -> dict[str, ImageSet]:
+def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, progress: bool, skipped: dict) -> dict[str, ImageSet]:
     names = config.ood or catalog.DEFAULT_OOD[config.id]
     ctx = catalog.Context(test, profile.sizes.ood_samples, config.seed, config.data_root)
     built = {}
-    for name in tqdm(names, desc="OOD sets", leave=False, disable=not config.progress):
+    for name in tqdm(names, desc="OOD sets", leave=False, disable=not progress):
         try:
             built[name] = catalog.build(name, ctx)
         except DatasetNotFoundError as exc:
@@ -108,13 +109,14 @@ def run(config: BenchmarkConfig) -> dict:
     device = _device(config.device)
     cache = config.cache or config.out.parent / "cache"
     methods, kinds = registry.methods(), registry.kinds()
+    progress = config.progress and distributed.is_main()
     skipped: dict = {}
     try:
         full_train, full_test = _id_data(config)
         train = full_train.subset(sizes.train_samples, config.seed)
         test = full_test.subset(sizes.test_samples, config.seed)
         experiments = [] if config.ood == ["none"] else [("main", train, test,
-                                                          _ood_sets(config, test, profile, skipped))]
+                                                          _ood_sets(config, test, profile, progress, skipped))]
         if config.heldout_classes is not None:
             h_train, h_test, h_ood = ood_sets.held_out_classes(full_train, full_test, config.heldout_classes)
             h_train = h_train.subset(sizes.train_samples, config.seed)
@@ -134,7 +136,7 @@ def run(config: BenchmarkConfig) -> dict:
             uses = {k: trained[k].model for k in kinds[kind].uses}
             try:
                 trained[kind] = models.provide(kinds[kind], exp_train, exp_test, profile, cache, device, config.seed,
-                                               config.progress, uses)
+                                               progress, uses)
             except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
                 raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
             model_info[f"{kind}@{experiment}"] = trained[kind].info
@@ -144,19 +146,22 @@ def run(config: BenchmarkConfig) -> dict:
             inputs = kinds[method.models[0]].inputs
             cap = method.images_per_set[profile.name] if method.images_per_set else None
             fit_size = method.fit_images[profile.name] if method.fit_images else sizes.fit_samples
-            fit_data = exp_train.subset(fit_size, config.seed + seeds.FIT_SUBSET)
+            fit_data, held_back = exp_train.split(fit_size, config.seed + seeds.FIT_SUBSET)
             torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
             detector = method.detector(ctx)
-            detector.progress = config.progress
+            detector.progress = progress
             t0 = time.perf_counter()
-            detector.fit(loader(inputs(fit_data.images), fit_data.labels, batch_size=256))
+            labels = None if fit_data.labels is None else distributed.shard(fit_data.labels)
+            detector.fit(loader(inputs(distributed.shard(fit_data.images)), labels, batch_size=256))
             fit_seconds = time.perf_counter() - t0
             id_set, batch_size = exp_test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
             pairs, speed = score_sets(detector, inputs(id_set.images),
                                       {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images)
                                        for s, d in exp_ood.items()}, batch_size)
             if detector.predicts and id_set.labels is not None:
-                known = fit_data.subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
+                # Known images the detector was not fitted on (validation) when there are any.
+                known = (held_back if len(held_back) else fit_data).subset(len(id_set),
+                                                                           config.seed + seeds.KNOWN_SCORED)
                 recognition = open_set(detector, inputs(known.images), inputs(id_set.images), id_set.labels,
                                        len(exp_train.classes), batch_size)
                 for pair in pairs:
@@ -168,25 +173,30 @@ def run(config: BenchmarkConfig) -> dict:
                                      "fit_seconds": fit_seconds, "images_per_second": speed,
                                      "images_per_set": cap, "fit_images": len(fit_data)}
 
-    grid = grid_metrics(scored)
-    config.out.mkdir(parents=True, exist_ok=True)
-    written = ["auroc.png"]
-    figures.auroc_heatmap(grid, config.out / "auroc.png")
-    for name, pairs in scored.items():
-        figures.roc_curves(name, pairs, config.out / f"roc_{name}.png")
-        figures.score_histograms(name, pairs, config.out / f"hist_{name}.png")
-        written += [f"roc_{name}.png", f"hist_{name}.png"]
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
         | {"ood_samples": sizes.ood_samples, "sizes": asdict(sizes)},
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "platform": platform.platform(), "cores": os.cpu_count()},
+                    "platform": platform.platform(), "cores": os.cpu_count(), "processes": distributed.world_size()},
         "id_test_size": len(test),
         "models": model_info,
         "methods": method_info,
-        "metrics": grid,
+        "metrics": grid_metrics(scored),
         "skipped": skipped,
         "elapsed_seconds": time.perf_counter() - started,
     }
-    write_report(config.out, results, written)
+    if distributed.is_main():  # rank 0 writes the report
+        _write(config.out, scored, results)
     return results
+
+
+def _write(out: Path, scored: dict, results: dict) -> None:
+    """The figures, report.md and results.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = ["auroc.png"]
+    figures.auroc_heatmap(results["metrics"], out / "auroc.png")
+    for name, pairs in scored.items():
+        figures.roc_curves(name, pairs, out / f"roc_{name}.png")
+        figures.score_histograms(name, pairs, out / f"hist_{name}.png")
+        written += [f"roc_{name}.png", f"hist_{name}.png"]
+    write_report(out, results, written)

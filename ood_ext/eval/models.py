@@ -1,7 +1,8 @@
 """Train-or-load of the models the benchmark's methods need, cached on disk.
 
 A model is cached under a name made of its kind, the ID data it was trained on, the profile and
-the seed; training checkpoints every epoch next to it, so an interrupted run resumes.
+the seed; training checkpoints every epoch next to it, so an interrupted run resumes. Under a
+process group every rank trains (data-parallel, see training.trainer) and rank 0 writes.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .. import distributed
 from ..data.images import ImageSet
 from ..methods import ModelKind, Profile, TrainJob
 from ..training import load_model, save_model
@@ -34,12 +36,14 @@ def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, 
     torch.manual_seed(seed)
     settings = profile.settings(kind.name)
     model = kind.build(train, settings)
+    distributed.barrier()  # every rank sees the cache as rank 0 left it
     if path.exists():
         return TrainedModel(model.to(device).eval(), load_model(model, path))
     checkpoint = path.with_name(path.stem + "-checkpoint.pt")
     job = TrainJob(model, train, test, settings, profile.name, kind.inputs, device, checkpoint, seed,
                    seed + seeds.TRAIN_SUBSET, progress, dict(uses or {}))
     meta = kind.train(job)
-    save_model(model, path, **meta)
-    checkpoint.unlink(missing_ok=True)
+    if distributed.is_main():
+        save_model(model, path, **meta)
+        checkpoint.unlink(missing_ok=True)
     return TrainedModel(model.eval(), meta)

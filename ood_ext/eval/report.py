@@ -36,7 +36,8 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
              f"up to {cfg['ood_samples'] or 'all'} images per OOD set. Scores: higher = more OOD; "
              "ID is the positive class for FPR@95TPR.", "",
              f"Run on {results['machine']['device']} ({results['machine']['cpu_threads']} CPU threads, torch "
-             f"{results['machine']['torch']}) in {results['elapsed_seconds']:.0f} s.", "", "## Models", "",
+             f"{results['machine']['torch']}, {results['machine'].get('processes', 1)} process(es)) in "
+             f"{results['elapsed_seconds']:.0f} s.", "", "## Models", "",
              "| model | experiment | details |", "|---|---|---|"]
     for name, info in results["models"].items():
         details = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
@@ -61,7 +62,8 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
     if recognising:
         lines += ["", "## Open-set recognition: macro-F1 (%) ↑", "",
                   "Detectors that also classify: known classes plus 'unknown' (score above the threshold that "
-                  "accepts 95 % of known training images), the ID test images against each OOD set."]
+                  "accepts 95 % of known training images left out of the detector's fit), the ID test images "
+                  "against each OOD set."]
         lines += [""] + metric_table(recognising, "osr_f1", False)
     if results.get("skipped"):
         lines += ["", "## Skipped OOD sets", ""] + [f"- {name}: {why}" for name, why in results["skipped"].items()]

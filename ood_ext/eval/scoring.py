@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .. import metrics
+from .. import distributed, metrics
 from ..data.images import loader
 from ..detectors.base import Detector
 
@@ -34,24 +34,31 @@ class ScoredSet:
     open_set: Optional[OpenSet] = None
 
 
+def _sharded(method, x: torch.Tensor, batch_size: int) -> np.ndarray:
+    """detector.score_loader / predict_loader over x; in a distributed run each rank takes its
+    shard and the results are gathered back in order."""
+    return distributed.gather(method(loader(distributed.shard(x), batch_size=batch_size))).numpy()
+
+
 def score_sets(detector: Detector, id_test: torch.Tensor, ood: dict[str, torch.Tensor],
                batch_size: int = 256) -> tuple[list[ScoredSet], float]:
     """Scores of the ID test inputs and of every OOD input set (all [N, C, H, W] tensors);
     returns the scored pairs and the throughput in images per second."""
     start = time.perf_counter()
-    id_scores = detector.score_loader(loader(id_test, batch_size=batch_size)).numpy()
-    pairs = [ScoredSet(name, id_scores, detector.score_loader(loader(x, batch_size=batch_size)).numpy(),
-                       detector.decision_threshold) for name, x in ood.items()]
+    id_scores = _sharded(detector.score_loader, id_test, batch_size)
+    pairs = [ScoredSet(name, id_scores, _sharded(detector.score_loader, x, batch_size), detector.decision_threshold)
+             for name, x in ood.items()]
     count = len(id_test) + sum(len(x) for x in ood.values())
     return pairs, count / (time.perf_counter() - start)
 
 
 def open_set(detector: Detector, known_train: torch.Tensor, id_test: torch.Tensor, id_labels: np.ndarray,
              classes: int, batch_size: int = 256) -> OpenSet:
-    """The OpenSet of a detector that classifies: its threshold accepts 95 % of the known training
-    inputs known_train [M, C, H, W]; predictions of the ID test inputs [N, C, H, W] (labels [N])."""
-    train_scores = detector.score_loader(loader(known_train, batch_size=batch_size)).numpy()
-    predicted = detector.predict_loader(loader(id_test, batch_size=batch_size)).numpy()
+    """The OpenSet of a detector that classifies: its threshold accepts 95 % of the known inputs
+    known_train [M, C, H, W] (training images, ideally ones it was not fitted on); predictions of
+    the ID test inputs [N, C, H, W] (labels [N])."""
+    train_scores = _sharded(detector.score_loader, known_train, batch_size)
+    predicted = _sharded(detector.predict_loader, id_test, batch_size)
     return OpenSet(metrics.threshold_at_tpr(train_scores, 0.95), predicted, np.asarray(id_labels), classes)
 
 

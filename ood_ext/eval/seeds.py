@@ -6,4 +6,4 @@ FIT_SUBSET = 2  # the ID training images a detector is fitted on
 TRAIN_SUBSET = 3  # the ID training images a model kind with a train_samples cap trains on
 ID_SCORED = 4  # the ID test images a method with an images-per-set cap scores
 OOD_SCORED = 5  # the images of each OOD set such a method scores
-KNOWN_SCORED = 6  # the fit images a classifying detector scores for its open-set threshold
+KNOWN_SCORED = 6  # the known images a classifying detector scores for its open-set threshold

@@ -3,6 +3,13 @@ tqdm progress bar.
 
 Each epoch reseeds torch with (seed, epoch) and draws its own batch order, so a run that stops
 and resumes from its checkpoint ends with exactly the weights of an uninterrupted run.
+
+Under a process group (ood_ext.distributed) every rank draws the same batches and trains on its
+rows of each (strided), and every optimiser step first averages the gradients over the ranks —
+data-parallel training with DistributedDataParallel's arithmetic, done in an optimiser pre-step
+hook because the trainers call model methods (encode, neg_elbo, ...) that DDP's forward wrapper
+cannot see. At each epoch's end rank 0's parameters and buffers (BatchNorm statistics, Glow's
+data-initialised ActNorm) are broadcast; rank 0 alone writes the checkpoint.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +20,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .. import distributed
+from ..data.batches import batch_inputs
 from ..data.images import loader
 from ..files import save_torch
 from .checkpoint import load, load_state, require_keys
@@ -55,6 +64,11 @@ class Trainer:
         self.state = TrainState()
         if self.checkpoint and self.checkpoint.exists():
             self._restore()
+        if distributed.active():
+            for module in self.modules.values():
+                distributed.broadcast_module_(module)
+            for optimizer in self.optimizers.values():
+                optimizer.register_step_pre_hook(_average_gradients)
 
     def _restore(self) -> None:
         groups = {"modules": self.modules, "optimizers": self.optimizers, "schedulers": self.schedulers,
@@ -73,7 +87,7 @@ class Trainer:
         self.state = TrainState(saved["epoch"], list(saved["history"]))
 
     def _save(self) -> None:
-        if self.checkpoint is None:
+        if self.checkpoint is None or not distributed.is_main():
             return
         save_torch({"modules": {k: m.state_dict() for k, m in self.modules.items()},
                      "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
@@ -103,7 +117,9 @@ class Trainer:
             bar = tqdm(batches(epoch), desc=f"{self.desc} {epoch + 1}/{epochs}", leave=False,
                        disable=not self.progress)
             for batch in bar:
-                losses = step(batch)
+                if len(batch_inputs(batch)) < distributed.world_size():
+                    continue  # a last batch too small to give every rank a row
+                losses = step(distributed.shard_batch(batch))
                 for scheduler in self.step_schedulers.values():
                     scheduler.step()
                 count += 1
@@ -115,7 +131,14 @@ class Trainer:
                 scheduler.step()
             if end_of_epoch is not None:
                 end_of_epoch(epoch)
+            for module in self.modules.values():
+                distributed.broadcast_module_(module)
             self.state.epoch = epoch + 1
             self.state.history.append({k: v / max(count, 1) for k, v in sums.items()})
             self._save()
         return self.state
+
+
+def _average_gradients(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+    """Optimiser pre-step hook: each parameter's gradient becomes its mean over the ranks."""
+    distributed.average_([p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None])

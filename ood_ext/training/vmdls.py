@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import distributed
 from ..data.sampler import class_balanced_batches
 from ..models.vmdls import VMDLSNet
 from .trainer import Trainer
@@ -116,8 +117,9 @@ def train_vmdls(model: VMDLSNet, images: Tensor, labels: np.ndarray, settings: V
         return {"loss": loss.detach(), **{k: v.detach() for k, v in losses.items()}}
 
     def end_of_epoch(epoch: int) -> None:
-        seen = counts > 0
-        model.class_targets[seen] = (sums[seen] / counts[seen, None]).to(model.class_targets.dtype)
+        totals, seen_counts = distributed.all_reduce_sum(sums, counts)  # every rank's codes
+        seen = seen_counts > 0
+        model.class_targets[seen] = (totals[seen] / seen_counts[seen, None]).to(model.class_targets.dtype)
         model.targets_epoch.fill_(epoch + 1)
         sums.zero_()
         counts.zero_()

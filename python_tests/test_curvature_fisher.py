@@ -131,8 +131,9 @@ def test_kfac_and_diag_match_their_definitions(device):
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("kind,passes", [("ekfac", 2), ("kfac", 1), ("diag", 1)])
-def test_fit_streams_only_the_requested_samples(kind, passes, device):
+@pytest.mark.parametrize("kind,cache_bytes,passes", [("ekfac", 0, 2), ("ekfac", 1 << 20, 1), ("ekfac", 200, 2),
+                                                     ("kfac", 0, 1), ("diag", 0, 1)])
+def test_fit_streams_only_the_requested_samples(kind, cache_bytes, passes, device):
     model = nn.Sequential(nn.Linear(3, 2)).double()
     seen = []
 
@@ -141,9 +142,13 @@ def test_fit_streams_only_the_requested_samples(kind, passes, device):
         return m(x).pow(2).sum(1)
 
     batches = [torch.randn(8, 3, dtype=torch.float64) for _ in range(5)]
-    fitted = fit_curvature(model, counting_loss, batches, [model[0]], kind, samples=20)
+    fitted = fit_curvature(model, counting_loss, batches, [model[0]], kind, samples=20, cache_bytes=cache_bytes)
     assert fitted[0].kind == kind and fitted[0].eigenvalues.shape == (2, 4)
-    assert seen == [8, 8, 4] * passes, "EKFAC reads the data twice (factors, correction), KFAC and DIAG once"
+    # EKFAC reads the terms twice (factors, correction): from the model twice, or once when the
+    # first pass's terms fit the cache (20 samples × (4 + 2) float64 = 960 bytes; 200 do not).
+    assert seen == [8, 8, 4] * passes
+    recomputed = fit_curvature(model, counting_loss, batches, [model[0]], kind, samples=20, cache_bytes=0)
+    assert torch.equal(fitted[0].eigenvalues, recomputed[0].eigenvalues), "the cache changes nothing"
     with pytest.raises(ValueError, match="kind must be"):
         fit_curvature(model, counting_loss, batches, [model[0]], "full")
     with pytest.raises(ValueError, match="no samples"):

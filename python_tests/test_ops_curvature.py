@@ -141,6 +141,10 @@ BAD_INPUTS = [
     (lambda: _args(basis_a=torch.eye(4, dtype=torch.float64)), "basis_a has shape"),
     (lambda: _args(basis_g=torch.eye(5, dtype=torch.float64) * math.nan), "basis_g contains NaN"),
     (lambda: _args(a=torch.full((4, 2, 3), math.inf, dtype=torch.float64)), "a contains NaN or infinite"),
+    (lambda: _args(g=torch.randn(4, 2, 5, dtype=torch.float64).index_fill_(2, torch.tensor([1]), math.nan)),
+     "g contains NaN or infinite"),
+    (lambda: _args(a=torch.full((4, 2, 3), 1e30, dtype=torch.float64).float(),
+                   g=torch.full((4, 2, 5), 1e30).float(), weight=torch.ones(5, 3)), "overflows"),
     (lambda: _args(strategy="fast"), "strategy must be"),
 ]
 
@@ -149,6 +153,10 @@ BAD_INPUTS = [
 def test_bad_inputs_raise_clear_errors(make, message, device):
     with pytest.raises(RuntimeError, match=message):
         torch.ops.ood_ext.curvature_quadratic_form(**make())
+    if not any(word in message for word in ("weight", "non-negative", "dtype")):  # the correction has no weight
+        args = {k: v for k, v in make().items() if k != "weight"}
+        with pytest.raises(RuntimeError, match=message):
+            torch.ops.ood_ext.curvature_eigen_correction(**args)
 
 
 @settings(max_examples=30, **PROPERTY_SETTINGS)

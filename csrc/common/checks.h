@@ -26,6 +26,8 @@ void check_like(const char* op, const char* name, const at::Tensor& t, const cha
                 const at::Tensor& ref);
 // True when t has no NaN or ±inf (synchronises on CUDA).
 bool all_finite(const at::Tensor& t);
+// The largest |value| of a finite tensor (synchronises on CUDA).
+double value_magnitude(const at::Tensor& t);
 // No NaN or ±inf (synchronises on CUDA).
 void check_finite(const char* op, const char* name, const at::Tensor& t);
 // Every element > 0 (strict) or ≥ 0; `what` completes the message "<name> must be ...".

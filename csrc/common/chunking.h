@@ -1,7 +1,8 @@
-// How a driver walks a batch in chunks. The CPU runs chunks concurrently, one per thread, each
-// with single-threaded GEMMs on cache-sized data (ATen ops inside a parallel region do not
-// spawn threads of their own); the CUDA backends run them in stream order. `worker_index()`
-// names the per-worker scratch buffer a chunk may use.
+// How a driver walks a batch in chunks. ParallelChunks runs them concurrently, one per thread,
+// each with single-threaded GEMMs on cache-sized data (ATen ops inside a parallel region do not
+// spawn threads of their own): the CPU Gaussian op, whose epilogue dominates. SequentialChunks
+// runs them in order, each GEMM on every thread: the CPU curvature ops (GEMM-bound) and the
+// CUDA backends (stream order). `worker_index()` names the per-worker scratch buffer a chunk may use.
 #pragma once
 
 #include <ATen/Parallel.h>

@@ -25,21 +25,24 @@ def check_labels(features: Tensor, labels: Tensor) -> int:
     return int(distributed.maximum(float(labels.max()) if len(labels) else -1.0)) + 1
 
 
-def class_scatter(features: Tensor, labels: Tensor, classes: int) -> tuple[Tensor, Tensor, Tensor]:
+def class_scatter(features: Tensor, labels: Tensor, classes: int, tied: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """(counts [C], means [C, D], scatters [C, D, D]) of features [N, D] with labels [N] in
-    0..C−1, summed over every rank, in float64 (symmetric scatters)."""
+    0..C−1, summed over every rank, in float64 (symmetric scatters); tied: the one pooled
+    scatter Σ_c scatter_c [D, D] instead (a single product)."""
     features = features.double()
     counts = torch.bincount(labels, minlength=classes).double()
     sums = torch.zeros(classes, features.shape[1], dtype=torch.float64).index_add_(0, labels, features)
     counts, sums = distributed.all_reduce_sum(counts, sums)
     means = sums / counts.clamp(min=1)[:, None]
     centred = features - means[labels]
-    scatters = torch.zeros(classes, features.shape[1], features.shape[1], dtype=torch.float64)
-    for c in range(classes):
-        rows = centred[labels == c]
-        scatters[c] = rows.T @ rows
+    if tied:
+        scatters = centred.T @ centred
+    else:
+        order = torch.argsort(labels, stable=True)  # each class's rows contiguous: one copy, C products
+        grouped, sizes = centred[order], torch.bincount(labels, minlength=classes).tolist()
+        scatters = torch.stack([rows.T @ rows for rows in grouped.split(sizes)])
     (scatters,) = distributed.all_reduce_sum(scatters)
-    return counts, means, 0.5 * (scatters + scatters.transpose(1, 2))
+    return counts, means, 0.5 * (scatters + scatters.transpose(-2, -1))
 
 
 __all__ = ["check_labels", "class_scatter"]

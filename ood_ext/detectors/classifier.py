@@ -201,7 +201,7 @@ def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[T
     symmetrised, float64) of features [N, F] with labels [N] in 0..C−1 (every class present);
     over every rank's shard in a distributed run."""
     classes = check_labels(features, labels)
-    counts, means, scatters = class_scatter(features, labels, classes)
+    counts, means, scatter = class_scatter(features, labels, classes, tied=True)
     if (counts == 0).any():
         raise ValueError(f"classes {torch.nonzero(counts == 0).flatten().tolist()} have no samples")
-    return means, scatters.sum(0) / counts.sum()
+    return means, scatter / counts.sum()

@@ -52,6 +52,8 @@ Problem make_problem(const char* op, const at::Tensor& a, const at::Tensor& g,
                      c10::string_view strategy);
 // Checks weight [Dout, Din]: finite and non-negative.
 void check_weight(const Problem& p, const at::Tensor& weight);
+// Raises if the result is not finite: naming a or g when one holds NaN / ±inf, else overflow.
+void check_result(const Problem& p, const at::Tensor& result);
 // Samples per chunk so that one chunk's work buffers stay near 4 MiB.
 int64_t chunk_rows(const Problem& p);
 // v [n, T, D] times the basis (identity when absent).
@@ -120,8 +122,10 @@ at::Tensor quadratic_form_op(const at::Tensor& a, const at::Tensor& g, const at:
   const Problem p = make_problem("curvature_quadratic_form", a, g, basis_a, basis_g, strategy);
   const c10::DeviceGuard device_guard(a.device());
   check_weight(p, weight);
-  return AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_quadratic_form",
-                                    [&] { return quadratic_form<Backend, scalar_t>(p, weight); });
+  const at::Tensor q = AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_quadratic_form",
+                                                  [&] { return quadratic_form<Backend, scalar_t>(p, weight); });
+  check_result(p, q);
+  return q;
 }
 
 template <typename Backend>
@@ -129,8 +133,10 @@ at::Tensor eigen_correction_op(const at::Tensor& a, const at::Tensor& g, const c
                                const c10::optional<at::Tensor>& basis_g, c10::string_view strategy) {
   const Problem p = make_problem("curvature_eigen_correction", a, g, basis_a, basis_g, strategy);
   const c10::DeviceGuard device_guard(a.device());
-  return AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_eigen_correction",
-                                    [&] { return eigen_correction<Backend, scalar_t>(p); });
+  const at::Tensor S = AT_DISPATCH_FLOATING_TYPES(p.a.scalar_type(), "curvature_eigen_correction",
+                                                  [&] { return eigen_correction<Backend, scalar_t>(p); });
+  check_result(p, S);
+  return S;
 }
 
 }  // namespace ood_ext::curvature

@@ -4,7 +4,7 @@
 #   make run         the main job: OOD benchmark on the embedded default data → runs/report/
 #   make test        pytest over python_tests/ and the C++ GoogleTest suite (ctest)
 #   make cuda-check  build against torch 2.14.1+cu130 with nvcc, import, list the CUDA kernels
-#   make bench       op, ROSE, MSMA, AnoDLSGAN, VMDLS and distributed benchmarks → benchmarks/results/*.json
+#   make bench       op, ROSE, MSMA, AnoDLSGAN, VMDLS, distributed and peer benchmarks → benchmarks/results/*.json
 #   make build       incremental in-place build for development (python setup.py build_ext)
 
 SHELL := /bin/bash
@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_dlsgan.py
 	$(BIN)/python benchmarks/bench_vmdls.py
 	$(BIN)/python benchmarks/bench_distributed.py
+	$(BIN)/python benchmarks/bench_peers.py  # kronfluence / pytorch-ood parts run when those are installed
 
 build: deps $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_CPU) numpy ninja setuptools wheel

@@ -38,8 +38,8 @@ enum class Strategy { kPairs, kChunked };
 // The validated arguments of either op.
 struct Problem {
   const char* op;
-  at::Tensor a;                       // [N, T, Din], contiguous
-  at::Tensor g;                       // [N, T, Dout], contiguous
+  at::Tensor a;                       // [N, T, Din]: contiguous for pairs; any strides for chunked,
+  at::Tensor g;                       // [N, T, Dout]  whose GEMMs take them as they come (unfold's view)
   c10::optional<at::Tensor> basis_a;  // [Din, Din] or identity
   c10::optional<at::Tensor> basis_g;  // [Dout, Dout] or identity
   Strategy strategy;

@@ -49,7 +49,9 @@ Problem make_problem(const char* op, const at::Tensor& a, const at::Tensor& g,
   check_basis(op, "basis_g", basis_g, Dout, "Dout, from g [N, T, Dout]", a);
   // a and g are checked through the result (check_result): a NaN or ±inf in them always reaches
   // it, and scanning them first cost as much as the GEMMs.
-  return {op, a.contiguous(), g.contiguous(), basis_a, basis_g, parse_strategy(op, strategy, T, Din, Dout), N, T, Din, Dout};
+  const Strategy chosen = parse_strategy(op, strategy, T, Din, Dout);
+  if (chosen == Strategy::kChunked) return {op, a, g, basis_a, basis_g, chosen, N, T, Din, Dout};
+  return {op, a.contiguous(), g.contiguous(), basis_a, basis_g, chosen, N, T, Din, Dout};
 }
 
 void check_weight(const Problem& p, const at::Tensor& weight) {

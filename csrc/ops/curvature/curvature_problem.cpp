@@ -72,9 +72,9 @@ void check_result(const Problem& p, const at::Tensor& result) {
 }
 
 int64_t chunk_rows(const Problem& p) {
-  // Both forms are GEMM-bound: chunks of ~16 MiB of work buffers keep every GEMM large enough
+  // Both forms are GEMM-bound: chunks of ~4 MiB of work buffers keep every GEMM large enough
   // to run on all threads while bounding memory (measured in benchmarks/).
-  const int64_t budget = int64_t{16} << 20;
+  const int64_t budget = int64_t{4} << 20;
   const int64_t io = p.T * (p.Din + p.Dout);
   const int64_t per_sample = p.strategy == Strategy::kPairs ? 2 * num_pairs(p.T) * (p.Din + p.Dout) + io
                                                             : 2 * p.Dout * p.Din + io;

@@ -1,5 +1,5 @@
 """ood_ext against the libraries a user would otherwise pick, in one process, interleaved repeats
-(scikit-learn in blocks, see gmm_vs_sklearn):
+(harness.compare; scikit-learn in blocks, see gmm_vs_sklearn):
 
 * ROSE (EKFAC) vs kronfluence 1.0.1's EKFAC self-influence on the paper's Fashion-MNIST VAE
   (32 × 32, width 32, latent 100, the six encoder convolutions), the same absolute damping, the
@@ -21,10 +21,8 @@ import argparse
 import importlib
 import importlib.util
 import json
-import statistics
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
 
@@ -43,17 +41,6 @@ from harness import compare, machine  # noqa: E402
 
 def vae_loss(model, x):
     return model.neg_elbo(x, sample=False)
-
-
-def interleaved(functions: dict, rounds: int) -> dict:
-    """Median seconds of each callable over `rounds` rounds, one call of each per round."""
-    times = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 # ----- ROSE vs kronfluence -------------------------------------------------------------------------------------
@@ -112,16 +99,17 @@ def rose_vs_kronfluence(dtype: torch.dtype, damping: float, rounds: int) -> dict
                                      score_args=score_args, overwrite_output_dir=True)
         return analyzer.load_self_scores("self")["all_modules"]
 
-    fits = interleaved({"ood_ext": rose_fit, "kronfluence": peer_fit}, rounds)
-    scores = interleaved({"ood_ext": rose_score, "kronfluence": peer_score}, rounds)
+    fits = compare(peer_fit, rose_fit, rounds, warmup=1)
+    scores = compare(peer_score, rose_score, rounds, warmup=1)
     ours, theirs = rose_score().double(), peer_score().double()
     difference = float(((ours - theirs).abs() / theirs.abs()).max())
     if dtype == torch.float64:
         assert difference <= 1e-8, f"ROSE and kronfluence disagree in float64: {difference:.2e}"
     return {"dtype": str(dtype).split(".")[-1], "damping": damping, "fit_images": len(fit),
-            "scored_images": len(scored), "ood_ext_fit_s": fits["ood_ext"], "kronfluence_fit_s": fits["kronfluence"],
-            "fit_speedup": fits["kronfluence"] / fits["ood_ext"], "ood_ext_score_s": scores["ood_ext"],
-            "kronfluence_score_s": scores["kronfluence"], "score_speedup": scores["kronfluence"] / scores["ood_ext"],
+            "scored_images": len(scored), "ood_ext_fit_s": fits.candidate_ms / 1e3,
+            "kronfluence_fit_s": fits.baseline_ms / 1e3, "fit_speedup": fits.speedup,
+            "ood_ext_score_s": scores.candidate_ms / 1e3, "kronfluence_score_s": scores.baseline_ms / 1e3,
+            "score_speedup": scores.speedup,
             "max_relative_score_difference": difference}
 
 
@@ -163,13 +151,13 @@ def mahalanobis_vs_pytorch_ood(rounds: int) -> dict:
         with torch.no_grad():
             return torch.cat([theirs.predict(test[i:i + 256]) for i in range(0, len(test), 256)])
 
-    fits = interleaved({"ood_ext": our_fit, "pytorch_ood": their_fit}, rounds)
-    scores = interleaved({"ood_ext": our_score, "pytorch_ood": their_score}, rounds)
+    fits = compare(their_fit, our_fit, rounds, warmup=1)
+    scores = compare(their_score, our_score, rounds, warmup=1)
     a, b = our_score().double().numpy(), their_score().double().numpy()
-    row = {"fit_images": len(fit_x), "scored_images": len(test), "ood_ext_fit_s": fits["ood_ext"],
-           "pytorch_ood_fit_s": fits["pytorch_ood"], "fit_speedup": fits["pytorch_ood"] / fits["ood_ext"],
-           "ood_ext_score_s": scores["ood_ext"], "pytorch_ood_score_s": scores["pytorch_ood"],
-           "score_speedup": scores["pytorch_ood"] / scores["ood_ext"], "score_rank_correlation": _ranks(a, b)}
+    row = {"fit_images": len(fit_x), "scored_images": len(test), "ood_ext_fit_s": fits.candidate_ms / 1e3,
+           "pytorch_ood_fit_s": fits.baseline_ms / 1e3, "fit_speedup": fits.speedup,
+           "ood_ext_score_s": scores.candidate_ms / 1e3, "pytorch_ood_score_s": scores.baseline_ms / 1e3,
+           "score_speedup": scores.speedup, "score_rank_correlation": _ranks(a, b)}
     return row | features_only(detectors, rounds)
 
 
@@ -208,11 +196,11 @@ def features_only(detectors, rounds: int, n: int = 20000, d: int = 256, classes:
     def our_score():
         return ours._distance(test)
 
-    fits = interleaved({"ood_ext": our_fit, "pytorch_ood": lambda: theirs.fit_features(features, labels)}, rounds)
-    scores = interleaved({"ood_ext": our_score, "pytorch_ood": lambda: theirs.predict_features(test)}, rounds)
-    return {"features_n": n, "features_d": d, "features_fit_speedup": fits["pytorch_ood"] / fits["ood_ext"],
-            "features_score_speedup": scores["pytorch_ood"] / scores["ood_ext"],
-            "features_ood_ext_score_s": scores["ood_ext"], "features_pytorch_ood_score_s": scores["pytorch_ood"],
+    fits = compare(lambda: theirs.fit_features(features, labels), our_fit, rounds, warmup=1)
+    scores = compare(lambda: theirs.predict_features(test), our_score, rounds, warmup=1)
+    return {"features_n": n, "features_d": d, "features_fit_speedup": fits.speedup,
+            "features_score_speedup": scores.speedup, "features_ood_ext_score_s": scores.candidate_ms / 1e3,
+            "features_pytorch_ood_score_s": scores.baseline_ms / 1e3,
             "features_rank_correlation": _ranks(our_score().double().numpy(),
                                                 theirs.predict_features(test).double().numpy())}
 
@@ -248,15 +236,16 @@ def main() -> None:
                                           for dtype in (torch.float32, torch.float64)]
         for row in results["rose_vs_kronfluence"]:
             print(f"ROSE vs kronfluence EKFAC, {row['dtype']}: fit {row['ood_ext_fit_s']:.2f} s vs "
-                  f"{row['kronfluence_fit_s']:.2f} s ({row['fit_speedup']:.2f}x), score {row['ood_ext_score_s']:.2f} s vs "
-                  f"{row['kronfluence_score_s']:.2f} s ({row['score_speedup']:.2f}x), scores agree to "
+                  f"{row['kronfluence_fit_s']:.2f} s ({row['fit_speedup']:.2f}x), "
+                  f"score {row['ood_ext_score_s']:.2f} s vs {row['kronfluence_score_s']:.2f} s ({row['score_speedup']:.2f}x), scores agree to "
                   f"{row['max_relative_score_difference']:.1e}", flush=True)
     else:
         print("kronfluence not installed: ROSE comparison skipped")
     if importlib.util.find_spec("pytorch_ood"):
         row = results["mahalanobis_vs_pytorch_ood"] = mahalanobis_vs_pytorch_ood(args.rounds)
         print(f"Mahalanobis vs pytorch-ood: fit {row['fit_speedup']:.2f}x, score {row['score_speedup']:.2f}x "
-              f"(on features alone: fit {row['features_fit_speedup']:.2f}x, score {row['features_score_speedup']:.2f}x), "
+              f"(on features alone: fit {row['features_fit_speedup']:.2f}x, "
+              f"score {row['features_score_speedup']:.2f}x), "
               f"rank correlation {row['score_rank_correlation']:.6f} / {row['features_rank_correlation']:.6f}",
               flush=True)
     else:

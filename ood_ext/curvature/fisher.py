@@ -77,7 +77,6 @@ class TermSums:
                              f"least one sample per process ({distributed.world_size()})")
         self._cache: Optional[list] = [] if cache_bytes > 0 else None
         self._cache_left, self._cached = cache_bytes, False
-        self.model_passes = 0  # forward + backward passes over a batch so far
 
     def _terms(self) -> Iterator[list[LayerTerms]]:
         """Each batch's per-layer terms: captured, or from the cache of a complete earlier pass."""
@@ -86,7 +85,6 @@ class TermSums:
             return
         for x in self.batches:
             loss, terms = per_sample_terms(self.model, self.loss_fn, x.to(self.device), self.layers)
-            self.model_passes += 1
             if not torch.isfinite(loss).all():
                 raise ValueError(f"the per-sample loss is NaN or infinite for {int((~torch.isfinite(loss)).sum())} of "
                                  f"{len(loss)} fit inputs: no curvature can be fitted")

@@ -30,17 +30,16 @@ def class_scatter(features: Tensor, labels: Tensor, classes: int, tied: bool = F
     0..C−1, summed over every rank, in float64 (symmetric scatters); tied: the one pooled
     scatter Σ_c scatter_c [D, D] instead (a single product)."""
     features = features.double()
-    counts = torch.bincount(labels, minlength=classes).double()
+    local_counts = torch.bincount(labels, minlength=classes)
     sums = torch.zeros(classes, features.shape[1], dtype=torch.float64).index_add_(0, labels, features)
-    counts, sums = distributed.all_reduce_sum(counts, sums)
+    counts, sums = distributed.all_reduce_sum(local_counts, sums)
     means = sums / counts.clamp(min=1)[:, None]
     centred = features - means[labels]
     if tied:
         scatters = centred.T @ centred
     else:
         order = torch.argsort(labels, stable=True)  # each class's rows contiguous: one copy, C products
-        grouped, sizes = centred[order], torch.bincount(labels, minlength=classes).tolist()
-        scatters = torch.stack([rows.T @ rows for rows in grouped.split(sizes)])
+        scatters = torch.stack([rows.T @ rows for rows in centred[order].split(local_counts.tolist())])
     (scatters,) = distributed.all_reduce_sum(scatters)
     return counts, means, 0.5 * (scatters + scatters.transpose(-2, -1))
 

@@ -22,11 +22,10 @@ from torch import Tensor, nn
 from .. import distributed
 from ..data.batches import batch_inputs, batch_labels
 from ..models.interfaces import Reconstructor, require
+from ..models.vmdls import PARTS
 from ..ops import gaussian_log_prob, precision_cholesky
 from .base import Detector, expect
 from .class_statistics import check_labels, class_scatter
-
-PARTS = ("t1", "t2", "t3", "g", "mu")
 
 
 def _choleskyable(covariances: Tensor, ridge: float) -> bool:
@@ -92,21 +91,26 @@ class VMDLSBasic(Detector):
     def _features(self, x: Tensor) -> Tensor:
         return self.model.feature_ensemble(x, self.parts).double()
 
-    def _gather(self, loader, extra=None) -> tuple[Tensor, Tensor, Optional[Tensor]]:
-        """Features [N, D] float64 and labels [N] of the fit data, and extra(x) [N] of each batch
-        when given."""
+    def _fit_rows(self, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+        """What the fit keeps of a batch x: its features [B, D] (float64) and, for subclasses, one
+        more statistic per sample [B] (None here)."""
+        return self._features(x), None
+
+    def _gather(self, loader) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Features [N, D] float64 and labels [N] of the fit data, and the per-sample statistic of
+        _fit_rows [N] when there is one."""
         features, labels, extras = [], [], []
         for batch in loader:
             y = batch_labels(batch)
             if y is None:
                 raise ValueError(f"{type(self).__name__}.fit needs labelled batches (x, y)")
-            x = batch_inputs(batch).to(self.device)
-            features.append(self._features(x).cpu())
+            rows, extra = self._fit_rows(batch_inputs(batch).to(self.device))
+            features.append(rows.cpu())
             labels.append(y.cpu())
             if extra is not None:
-                extras.append(extra(x).cpu())
+                extras.append(extra.cpu())
         features = self._concat(features)
-        return features, torch.cat(labels), torch.cat(extras) if extra is not None else None
+        return features, torch.cat(labels), torch.cat(extras) if extras else None
 
     @torch.no_grad()
     def _fit(self, loader) -> None:
@@ -152,16 +156,20 @@ class VMDLS(VMDLSBasic):
     def _models(self) -> tuple[nn.Module, ...]:
         return (self.model, self.autoencoder)
 
-    def _weight(self, x: Tensor, t1: Optional[Tensor] = None) -> Tensor:
-        """mean((t¹(x) − t¹(AE(x)))²) [N], float64; t1: t¹(x) when already computed."""
-        if t1 is None:
-            t1 = self.model.parts(x, ("t1",))["t1"]
+    def _features_and_weight(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The feature ensemble [N, D] and w(x) = mean((t¹(x) − t¹(AE(x)))²) [N], both float64,
+        from one pass of the backbone over x (plus a shallow one over the reconstruction)."""
+        parts = self.model.parts(x, tuple(dict.fromkeys(("t1",) + self.parts)))
+        features = torch.cat([parts[p] for p in self.parts], dim=1).double()
         reconstructed = self.model.parts(self.autoencoder.reconstruct(x), ("t1",))["t1"]
-        return (t1.double() - reconstructed.double()).pow(2).mean(1)
+        return features, (parts["t1"].double() - reconstructed.double()).pow(2).mean(1)
+
+    def _fit_rows(self, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+        return self._features_and_weight(x)
 
     @torch.no_grad()
     def _fit(self, loader) -> None:
-        features, labels, weights = self._gather(loader, self._weight)
+        features, labels, weights = self._gather(loader)
         self._fit_gaussians(features, labels)
         best = gaussian_log_prob(features.to(self.device), self.means, self.prec_chol, reduce="max").values
         self.top_log_likelihood = distributed.maximum(float(best.max())) + 1.0
@@ -171,10 +179,9 @@ class VMDLS(VMDLSBasic):
                              "(max weight 0); the weighting needs a trained, imperfect autoencoder")
 
     def _score(self, x: Tensor) -> Tensor:
-        parts = self.model.parts(x, tuple(dict.fromkeys(("t1",) + self.parts)))
-        features = torch.cat([parts[p] for p in self.parts], dim=1).double()
+        features, weight = self._features_and_weight(x)
         best = gaussian_log_prob(features, self.means, self.prec_chol, reduce="max").values
-        return ((self.top_log_likelihood - best) * self._weight(x, parts["t1"]) / self.max_weight).to(x.dtype)
+        return ((self.top_log_likelihood - best) * weight / self.max_weight).to(x.dtype)
 
     def _check_state(self, state: dict) -> None:
         super()._check_state(state)

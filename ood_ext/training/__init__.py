@@ -12,5 +12,5 @@ from .vmdls import VMDLSSettings, train_vmdls
 
 __all__ = ["AutoencoderSettings", "ClassifierSettings", "DLSGANSettings", "GlowSettings", "HSCAESettings",
            "NCSNSettings", "Trainer", "VAESettings", "VMDLSSettings", "accuracy", "denoising_loss", "load",
-           "load_model", "perturb", "save_model", "seed_everything", "train_autoencoder", "train_classifier", "train_dlsgan", "train_glow",
-           "train_hscae", "train_ncsn", "train_vae", "train_vmdls"]
+           "load_model", "perturb", "save_model", "seed_everything", "train_autoencoder", "train_classifier",
+           "train_dlsgan", "train_glow", "train_hscae", "train_ncsn", "train_vae", "train_vmdls"]

@@ -2,8 +2,11 @@
 
 CPU kernels are always built. CUDA kernels are built when the build-time torch has CUDA and a
 CUDA toolkit is found (no GPU needed); OOD_EXT_CUDA=0 forces a CPU-only build, OOD_EXT_CUDA=1
-makes a missing toolkit an error. The torch version built against is recorded in
-ood_ext/_build_info.py and pinned in the package's requirements.
+makes a missing toolkit an error.
+
+The op glue uses only the LibTorch stable ABI (torch/csrc/stable, torch/headeronly) targeting
+torch 2.13, and Python's limited API: one build runs under every torch >= 2.13, so the build torch
+is the minimum supported one (recorded in ood_ext/_build_info.py and required at install).
 """
 
 import glob
@@ -15,7 +18,9 @@ from setuptools import setup
 from torch.utils import cpp_extension
 
 ROOT = Path(__file__).parent
-TORCH_RELEASE = torch.__version__.split("+")[0]
+MIN_TORCH = "2.13"  # the stable ABI version targeted below
+TORCH_TARGET_VERSION = "0x020d000000000000"  # 2.13: (2 << 56) | (13 << 48)
+PY_LIMITED_API = "cp310"  # the oldest Python the package supports (pyproject's requires-python)
 
 
 def cuda_requested() -> bool:
@@ -43,23 +48,30 @@ def sources(with_cuda: bool) -> list[str]:
 
 def write_build_info(with_cuda: bool) -> None:
     (ROOT / "ood_ext" / "_build_info.py").write_text(
-        '"""Written by setup.py: the torch this build of ood_ext._C was compiled against."""\n\n'
-        f"TORCH_VERSION = {torch.__version__!r}\n"
+        '"""Written by setup.py: how this build of ood_ext._C was made. It runs under any torch >= MIN_TORCH."""\n\n'
+        f"BUILT_WITH_TORCH = {torch.__version__!r}\n"
+        f"MIN_TORCH = {MIN_TORCH!r}\n"
         f"WITH_CUDA = {with_cuda!r}\n"
     )
 
 
 def extension(with_cuda: bool):
-    cxx = ["-O3", "-g0", "-fopenmp", "-std=c++20", "-ffp-contract=off"]
+    # Threads come from torch's own pool (torch::stable::parallel_for); OpenMP here only
+    # vectorises (`omp simd`), so no OpenMP runtime is linked.
+    stable = [f"-DTORCH_TARGET_VERSION={TORCH_TARGET_VERSION}"]
+    # Hidden visibility, as the stable headers' own namespaces: only PyInit__C is exported.
+    cxx = ["-O3", "-g0", "-fopenmp-simd", "-DOOD_EXT_OMP_SIMD", "-fvisibility=hidden", "-std=c++20",
+           "-ffp-contract=off"] + stable
     kwargs = dict(
         name="ood_ext._C",
         sources=sources(with_cuda),
         include_dirs=[str(ROOT / "csrc")],
-        extra_compile_args={"cxx": cxx + (["-DOOD_EXT_WITH_CUDA"] if with_cuda else [])},
-        extra_link_args=["-fopenmp"],
+        extra_compile_args={"cxx": cxx},
+        py_limited_api=True,
     )
     if with_cuda:
-        kwargs["extra_compile_args"]["nvcc"] = ["-O3", "-std=c++20", "-lineinfo"]
+        kwargs["extra_compile_args"]["cxx"].append("-DUSE_CUDA")  # declares the stable CUDA shims
+        kwargs["extra_compile_args"]["nvcc"] = ["-O3", "-std=c++20", "-lineinfo"] + stable
         return cpp_extension.CUDAExtension(**kwargs)
     return cpp_extension.CppExtension(**kwargs)
 
@@ -69,9 +81,10 @@ write_build_info(WITH_CUDA)
 
 setup(
     ext_modules=[extension(WITH_CUDA)],
+    options={"bdist_wheel": {"py_limited_api": PY_LIMITED_API}},
     cmdclass={"build_ext": cpp_extension.BuildExtension.with_options(use_ninja=True)},
     install_requires=[
-        f"torch=={TORCH_RELEASE}",
+        f"torch>={MIN_TORCH}",
         "numpy",
         "scikit-learn",
         "scipy",

@@ -1,9 +1,9 @@
 // Every schema of the ood_ext operator library, in one place. Kernels register per dispatch
 // key in csrc/ops/<family>/<family>_{cpu,cuda}.cpp; fake kernels and autograd live in
 // ood_ext/ops/*.py.
-#include <torch/library.h>
+#include <torch/csrc/stable/library.h>
 
-TORCH_LIBRARY(ood_ext, m) {
+STABLE_TORCH_LIBRARY(ood_ext, m) {
   // Full-covariance Gaussian log-densities of x [N, D] under C classes: mean [C, D],
   // prec_chol [C, D, D] (upper triangular, precision = U Uᵀ), log_weights [C].
   // Returns (out, argmax): out [N, C] for reduce='none', [N] for 'max' / 'logsumexp';

@@ -1,22 +1,28 @@
-// A diagnostic op: how many threads at::parallel_for really uses inside this library. A build
-// without OpenMP flags compiles ATen's parallel_for to a serial loop and would answer 1.
-#include <ATen/Parallel.h>
-#include <torch/library.h>
+// A diagnostic op: how many threads torch::stable::parallel_for really uses inside this library
+// (the threads of torch's own pool; torch.set_num_threads governs them).
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/ops.h>
 
-#include <atomic>
-#include <bitset>
 #include <cstdint>
+#include <mutex>
+#include <set>
+#include <thread>
 
 namespace ood_ext {
 
 int64_t parallel_threads_used() {
-  std::atomic<uint64_t> seen{0};
-  at::parallel_for(0, 1 << 16, 1, [&](int64_t, int64_t) { seen |= uint64_t{1} << (at::get_thread_num() % 64); });
-  return static_cast<int64_t>(std::bitset<64>(seen.load()).count());
+  std::mutex mutex;
+  std::set<std::thread::id> seen;
+  torch::stable::parallel_for(0, 1 << 16, 1, [&](int64_t, int64_t) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(std::this_thread::get_id());
+  });
+  return static_cast<int64_t>(seen.size());
 }
 
 }  // namespace ood_ext
 
-TORCH_LIBRARY_FRAGMENT(ood_ext, m) {
-  m.def("parallel_threads_used() -> int", &ood_ext::parallel_threads_used);
+STABLE_TORCH_LIBRARY_FRAGMENT(ood_ext, m) { m.def("parallel_threads_used() -> int"); }
+STABLE_TORCH_LIBRARY_IMPL(ood_ext, CompositeExplicitAutograd, m) {
+  m.impl("parallel_threads_used", TORCH_BOX(&ood_ext::parallel_threads_used));
 }

@@ -1,4 +1,4 @@
-"""The compiled library: registration, OpenMP, ISA dispatch, and the torch-version guard."""
+"""The compiled library: registration, threads, ISA dispatch, the stable ABI and the torch-version guard."""
 
 import os
 import subprocess
@@ -32,14 +32,29 @@ def test_parallel_for_uses_every_thread():
         torch.set_num_threads(threads)
 
 
-def test_built_against_the_running_torch():
-    assert _build_info.TORCH_VERSION == torch.__version__
+def test_runs_under_torch_at_least_its_minimum():
+    assert _extension.release(torch.__version__) >= _extension.release(_build_info.MIN_TORCH) == (2, 13)
+    assert _extension.release(_build_info.BUILT_WITH_TORCH) >= (2, 13)
 
 
-def test_torch_mismatch_names_both_versions(monkeypatch):
-    monkeypatch.setattr(_build_info, "TORCH_VERSION", "1.0.0+fake")
-    with pytest.raises(ImportError, match=r"built against torch 1\.0\.0\+fake but torch .* is installed"):
+def test_older_torch_is_refused_with_both_versions(monkeypatch):
+    monkeypatch.setattr(_build_info, "MIN_TORCH", "99.1")
+    with pytest.raises(ImportError, match=r"needs torch >= 99\.1 .* but torch .* is installed"):
         _extension.load()
+
+
+def test_library_uses_only_the_stable_abi():
+    """ood_ext._C is tagged for Python's limited API and, from torch, needs only the C symbols
+    of the stable ABI: no C++ symbol of c10, ATen or torch, and not libtorch_python."""
+    library = _extension.library_path()
+    assert library.name == "_C.abi3.so"
+    undefined = subprocess.run(["nm", "-D", "-C", "--undefined-only", str(library)], capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+    assert any("aoti_torch_" in line for line in undefined)
+    cpp_torch = [line for line in undefined if any(ns in line for ns in ("c10::", "at::", "torch::", "caffe2::"))]
+    assert not cpp_torch
+    needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True, check=True).stdout
+    assert "libtorch_python" not in needed
 
 
 def test_baseline_and_avx2_kernels_agree_bit_for_bit(tmp_path):

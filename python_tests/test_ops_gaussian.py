@@ -146,7 +146,7 @@ BAD_INPUTS = [
     (lambda: _with(x=torch.randn(4, 3, 1, dtype=torch.float64)), "x must have 2 dimensions"),
     (lambda: _with(x=torch.randn(0, 3, dtype=torch.float64)), "empty batch"),
     (lambda: _with(x=torch.randn(4, 3, dtype=torch.float16)), "float32 or float64"),
-    (lambda: _with(x=torch.randn(4, 3, dtype=torch.float32)), "mean has dtype .*Double.* x has dtype .*Float"),
+    (lambda: _with(x=torch.randn(4, 3, dtype=torch.float32)), "mean has dtype float64 but x has dtype float32"),
     (lambda: _with(mean=torch.randn(2, 5, dtype=torch.float64)), "mean has shape .*must be 3"),
     (lambda: _with(prec_chol=torch.eye(3, dtype=torch.float64).expand(3, 3, 3)), "prec_chol has shape"),
     (lambda: _with(prec_chol=torch.ones(2, 3, 3, dtype=torch.float64)), "upper triangular"),

@@ -1,12 +1,10 @@
 #include "density_checks.h"
 
-#include <string>
-
 namespace ood_ext {
 
-Reduce check_density_inputs(const char* op, const at::Tensor& x, const at::Tensor& mean,
-                            const c10::optional<at::Tensor>& log_weights, c10::string_view reduce) {
-  const Reduce r = parse_reduce(op, std::string(reduce));
+Reduce check_density_inputs(const char* op, const Tensor& x, const Tensor& mean, const OptionalTensor& log_weights,
+                            const std::string& reduce) {
+  const Reduce r = parse_reduce(op, reduce);
   check_rank(op, "x", x, 2);
   check_floating(op, "x", x);
   check_nonempty(op, "x", x, 0);
@@ -26,8 +24,8 @@ Reduce check_density_inputs(const char* op, const at::Tensor& x, const at::Tenso
   return r;
 }
 
-void check_density_backward(const char* op, const at::Tensor& grad, const at::Tensor& x, const at::Tensor& mean,
-                            Reduce reduce, const at::Tensor& result, const at::Tensor& argmax) {
+void check_density_backward(const char* op, const Tensor& grad, const Tensor& x, const Tensor& mean, Reduce reduce,
+                            const Tensor& result, const Tensor& argmax) {
   const int64_t N = x.size(0), C = mean.size(0);
   check_like(op, "grad", grad, "x", x);
   check_like(op, "result", result, "x", x);
@@ -40,10 +38,23 @@ void check_density_backward(const char* op, const at::Tensor& grad, const at::Te
     check_size(op, "result", result, 0, N, "N, from x [N, D]");
   }
   if (reduce == Reduce::kMax) {
-    TORCH_CHECK(argmax.scalar_type() == at::kLong && argmax.dim() == 1 && argmax.size(0) == N, op,
-                ": argmax must be int64 of shape [N] for reduce='max', got ", argmax.scalar_type(), " ",
-                shape_str(argmax));
+    OOD_CHECK(argmax.scalar_type() == ScalarType::Long && argmax.dim() == 1 && argmax.size(0) == N, op,
+              ": argmax must be int64 of shape [N] for reduce='max', got ", dtype_name(argmax.scalar_type()), " ",
+              shape_str(argmax));
   }
+}
+
+Tensor class_constants(const Tensor& log_sum, double scale, double offset, const OptionalTensor& log_weights,
+                       const Tensor& x) {
+  const Tensor sums = host_doubles(log_sum);
+  const Tensor weights = log_weights.has_value() ? host_doubles(*log_weights) : Tensor();
+  Tensor host = host_empty({sums.numel()});
+  double* c = host.mutable_data_ptr<double>();
+  for (int64_t i = 0; i < sums.numel(); ++i) {
+    c[i] = scale * (sums.const_data_ptr<double>()[i] + offset);
+    if (log_weights.has_value()) c[i] += weights.const_data_ptr<double>()[i];
+  }
+  return aten::to_device_of(host, x);
 }
 
 }  // namespace ood_ext

@@ -16,9 +16,10 @@ namespace ood_ext {
 constexpr double kLog2Pi = 1.8378770664093454835606594728112;
 
 // `OOD_SIMD` before a loop whose iterations are independent asks the host compiler to
-// vectorise it (OpenMP simd); device code ignores it.
+// vectorise it (OpenMP simd: the C++ builds pass -fopenmp-simd -DOOD_EXT_OMP_SIMD, no OpenMP
+// runtime); device code ignores it.
 #define OOD_PRAGMA(text) _Pragma(#text)
-#if defined(__CUDA_ARCH__) || !defined(_OPENMP)
+#if defined(__CUDA_ARCH__) || !defined(OOD_EXT_OMP_SIMD)
 #define OOD_SIMD
 #else
 #define OOD_SIMD OOD_PRAGMA(omp simd)

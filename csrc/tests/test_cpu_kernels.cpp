@@ -1,4 +1,5 @@
-// The CPU kernels through the dispatcher, against plain ATen float64 computations.
+// The CPU kernels through the dispatcher, against plain ATen float64 computations (the tests use
+// ATen as their reference; the kernels themselves use only the stable ABI).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -51,7 +52,7 @@ TEST(GaussianLogProb, RejectsLowerTriangularFactors) {
   try {
     op<GaussianFn>("ood_ext::gaussian_log_prob").call(x, x.narrow(0, 0, 1), lower, std::nullopt, "none");
     FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("upper triangular"), std::string::npos);
   }
 }

@@ -7,8 +7,8 @@
 namespace ood_ext::curvature {
 namespace {
 
-void check_basis(const char* op, const char* name, const c10::optional<at::Tensor>& basis, int64_t dim,
-                 const char* what, const at::Tensor& a) {
+void check_basis(const char* op, const char* name, const OptionalTensor& basis, int64_t dim,
+                 const char* what, const Tensor& a) {
   if (!basis.has_value()) return;
   check_rank(op, name, *basis, 2);
   check_like(op, name, *basis, "a", a);
@@ -17,10 +17,10 @@ void check_basis(const char* op, const char* name, const c10::optional<at::Tenso
   check_finite(op, name, *basis);
 }
 
-Strategy parse_strategy(const char* op, c10::string_view name, int64_t T, int64_t Din, int64_t Dout) {
+Strategy parse_strategy(const char* op, const std::string& name, int64_t T, int64_t Din, int64_t Dout) {
   if (name == "pairs") return Strategy::kPairs;
   if (name == "chunked") return Strategy::kChunked;
-  TORCH_CHECK(name == "auto", op, ": strategy must be 'auto', 'pairs' or 'chunked', got '", std::string(name), "'");
+  OOD_CHECK(name == "auto", op, ": strategy must be 'auto', 'pairs' or 'chunked', got '", name, "'");
   // The pair form costs T(T+1)/2 GEMM passes of size Din·Dout per sample, the chunked form T
   // small ones plus memory-bound passes over Dout·Din: pairs win up to T ≈ 8 on 256-wide
   // layers (measured with strategy='pairs' / 'chunked' forced), while their buffers stay below
@@ -31,9 +31,9 @@ Strategy parse_strategy(const char* op, c10::string_view name, int64_t T, int64_
 
 }  // namespace
 
-Problem make_problem(const char* op, const at::Tensor& a, const at::Tensor& g,
-                     const c10::optional<at::Tensor>& basis_a, const c10::optional<at::Tensor>& basis_g,
-                     c10::string_view strategy) {
+Problem make_problem(const char* op, const Tensor& a, const Tensor& g,
+                     const OptionalTensor& basis_a, const OptionalTensor& basis_g,
+                     const std::string& strategy) {
   check_rank(op, "a", a, 3);
   check_floating(op, "a", a);
   check_nonempty(op, "a", a, 0);
@@ -51,10 +51,10 @@ Problem make_problem(const char* op, const at::Tensor& a, const at::Tensor& g,
   // it, and scanning them first cost as much as the GEMMs.
   const Strategy chosen = parse_strategy(op, strategy, T, Din, Dout);
   if (chosen == Strategy::kChunked) return {op, a, g, basis_a, basis_g, chosen, N, T, Din, Dout};
-  return {op, a.contiguous(), g.contiguous(), basis_a, basis_g, chosen, N, T, Din, Dout};
+  return {op, aten::contiguous(a), aten::contiguous(g), basis_a, basis_g, chosen, N, T, Din, Dout};
 }
 
-void check_weight(const Problem& p, const at::Tensor& weight) {
+void check_weight(const Problem& p, const Tensor& weight) {
   check_rank(p.op, "weight", weight, 2);
   check_like(p.op, "weight", weight, "a", p.a);
   check_size(p.op, "weight", weight, 0, p.Dout, "Dout, from g [N, T, Dout]");
@@ -63,12 +63,12 @@ void check_weight(const Problem& p, const at::Tensor& weight) {
   check_positive(p.op, "weight", weight, false, "non-negative (an inverse damped curvature, 1 / (S + λ))");
 }
 
-void check_result(const Problem& p, const at::Tensor& result) {
+void check_result(const Problem& p, const Tensor& result) {
   if (all_finite(result)) return;
   check_finite(p.op, "a", p.a);
   check_finite(p.op, "g", p.g);
-  TORCH_CHECK(false, p.op, ": the result overflows ", result.scalar_type(), " (finite inputs of magnitude up to ",
-              value_magnitude(p.a), " in a and ", value_magnitude(p.g), " in g); compute in float64");
+  throw std::runtime_error(concat(p.op, ": the result overflows ", dtype_name(result.scalar_type()), " (finite inputs of magnitude up to ",
+              value_magnitude(p.a), " in a and ", value_magnitude(p.g), " in g); compute in float64"));
 }
 
 int64_t chunk_rows(const Problem& p) {
@@ -82,21 +82,21 @@ int64_t chunk_rows(const Problem& p) {
   return std::clamp<int64_t>(rows, 1, p.N);
 }
 
-at::Tensor rotate(const at::Tensor& v, const c10::optional<at::Tensor>& basis) {
-  return basis.has_value() ? at::matmul(v, *basis) : v;
+Tensor rotate(const Tensor& v, const OptionalTensor& basis) {
+  return basis.has_value() ? aten::matmul(v, *basis) : v;
 }
 
-at::Tensor rotated_gradients(const Problem& p, int64_t n0, int64_t rows) {
+Tensor rotated_gradients(const Problem& p, int64_t n0, int64_t rows) {
   // Rotating the T inputs costs T·D² per sample, rotating the summed gradient Dout·Din·D:
   // each side takes the cheaper of the two.
   const bool rotate_a_first = p.basis_a.has_value() && p.T <= p.Dout;
   const bool rotate_g_first = p.basis_g.has_value() && p.T <= p.Din;
-  const at::Tensor a = rotate_a_first ? rotate(p.a.narrow(0, n0, rows), p.basis_a) : p.a.narrow(0, n0, rows);
-  const at::Tensor g = rotate_g_first ? rotate(p.g.narrow(0, n0, rows), p.basis_g) : p.g.narrow(0, n0, rows);
-  at::Tensor M = at::bmm(g.transpose(1, 2), a);  // [rows, Dout, Din]
-  if (p.basis_a.has_value() && !rotate_a_first) M = at::matmul(M, *p.basis_a);
-  if (p.basis_g.has_value() && !rotate_g_first) M = at::matmul(p.basis_g->t(), M);
-  return M.contiguous();
+  const Tensor a = aten::narrow(p.a, 0, n0, rows), g = aten::narrow(p.g, 0, n0, rows);
+  Tensor M = aten::bmm(aten::transpose(rotate_g_first ? rotate(g, p.basis_g) : g, 1, 2),
+                 rotate_a_first ? rotate(a, p.basis_a) : a);  // [rows, Dout, Din]
+  if (p.basis_a.has_value() && !rotate_a_first) M = aten::matmul(M, *p.basis_a);
+  if (p.basis_g.has_value() && !rotate_g_first) M = aten::matmul(aten::t(*p.basis_g), M);
+  return aten::contiguous(M);
 }
 
 }  // namespace ood_ext::curvature

@@ -1,12 +1,10 @@
 // Argument checks and per-class constants of the diagonal Gaussian op.
-#include <ATen/ops/log.h>
-
 #include "diag_gaussian_impl.h"
 
 namespace ood_ext::diag_gaussian {
 
-Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& var,
-                    const c10::optional<at::Tensor>& log_weights, c10::string_view reduce) {
+Reduce check_inputs(const Tensor& x, const Tensor& mean, const Tensor& var, const OptionalTensor& log_weights,
+                    const std::string& reduce) {
   const Reduce r = check_density_inputs(kOp, x, mean, log_weights, reduce);
   check_rank(kOp, "var", var, 2);
   check_like(kOp, "var", var, "x", x);
@@ -17,11 +15,9 @@ Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tenso
   return r;
 }
 
-at::Tensor class_constants(const at::Tensor& var, const c10::optional<at::Tensor>& log_weights) {
-  at::Tensor constant = at::log(var.to(at::kDouble)).sum(-1);
-  constant.add_(static_cast<double>(var.size(1)) * kLog2Pi).mul_(-0.5);
-  if (log_weights.has_value()) constant.add_(log_weights->to(at::kDouble));
-  return constant.contiguous();
+Tensor constants(const Tensor& var, const OptionalTensor& log_weights) {
+  const Tensor log_sum = aten::sum_dim(aten::log(aten::to_dtype(var, ScalarType::Double)), -1);
+  return class_constants(log_sum, -0.5, static_cast<double>(var.size(1)) * kLog2Pi, log_weights, var);
 }
 
 }  // namespace ood_ext::diag_gaussian

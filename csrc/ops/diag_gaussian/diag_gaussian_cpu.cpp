@@ -1,6 +1,4 @@
-// CPU kernels of the diagonal Gaussian op: at::parallel_for over the shared maths.
-#include <ATen/Parallel.h>
-#include <torch/library.h>
+// CPU kernels of the diagonal Gaussian op: torch::stable::parallel_for over the shared maths.
 
 #include <algorithm>
 #include <vector>
@@ -24,7 +22,7 @@ struct CpuBackend {
   template <typename T>
   static void forward(const T* x, const T* mean, const T* inv_var, const double* constant, int64_t N, int64_t C,
                       int64_t D, Reduce reduce, T* out, int64_t* argmax) {
-    at::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
       run_vectorized([&] {
         for (int64_t n = begin; n < end; ++n) {
           ReducedRow<T> row{reduce, C, n, out, argmax, true};
@@ -41,7 +39,7 @@ struct CpuBackend {
   static void backward_rows(const T* x, const T* mean, const T* inv_var, const double* constant, int64_t N,
                             int64_t C, int64_t D, Reduce reduce, const T* grad, const T* result,
                             const int64_t* argmax, T* weight, T* grad_x) {
-    at::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, N, grain(C * D), [&](int64_t begin, int64_t end) {
       std::vector<double> gx(D);
       for (int64_t n = begin; n < end; ++n) {
         std::fill(gx.begin(), gx.end(), 0.0);
@@ -67,7 +65,7 @@ struct CpuBackend {
     // One task per (class, block of kBlock coordinates); each walks all samples.
     constexpr int64_t kBlock = 64;
     const int64_t blocks = (D + kBlock - 1) / kBlock;
-    at::parallel_for(0, C * blocks, 1, [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, C * blocks, 1, [&](int64_t begin, int64_t end) {
       double gm[kBlock], gv[kBlock];
       for (int64_t task = begin; task < end; ++task) {
         const int64_t c = task / blocks, d0 = (task % blocks) * kBlock, d1 = std::min(D, d0 + kBlock);
@@ -92,9 +90,9 @@ struct CpuBackend {
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(ood_ext, CPU, m) {
-  m.impl("diag_gaussian_log_prob", &log_prob<CpuBackend>);
-  m.impl("diag_gaussian_log_prob_backward", &log_prob_backward<CpuBackend>);
+STABLE_TORCH_LIBRARY_IMPL(ood_ext, CPU, m) {
+  m.impl("diag_gaussian_log_prob", TORCH_BOX(&log_prob<CpuBackend>));
+  m.impl("diag_gaussian_log_prob_backward", TORCH_BOX(&log_prob_backward<CpuBackend>));
 }
 
 }  // namespace ood_ext::diag_gaussian

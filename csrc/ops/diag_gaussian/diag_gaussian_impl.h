@@ -9,13 +9,7 @@
 // diag_gaussian_cpu.cpp and diag_gaussian_cuda.cpp instantiate it with their kernels.
 #pragma once
 
-#include <ATen/Dispatch.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
-#include <c10/core/DeviceGuard.h>
-#include <c10/util/Optional.h>
-
-#include <string_view>
+#include <string>
 #include <tuple>
 
 #include "../../common/density_checks.h"
@@ -25,67 +19,63 @@ namespace ood_ext::diag_gaussian {
 
 constexpr const char* kOp = "diag_gaussian_log_prob";
 
-Reduce check_inputs(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& var,
-                    const c10::optional<at::Tensor>& log_weights, c10::string_view reduce);
+Reduce check_inputs(const Tensor& x, const Tensor& mean, const Tensor& var, const OptionalTensor& log_weights,
+                    const std::string& reduce);
 
-
-// constant[c] = log w_c − ½ Σ_d log(2π v_cd), float64 [C].
-at::Tensor class_constants(const at::Tensor& var, const c10::optional<at::Tensor>& log_weights);
+// constant[c] = log w_c − ½ Σ_d log(2π v_cd), float64 [C] on var's device.
+Tensor constants(const Tensor& var, const OptionalTensor& log_weights);
 
 // Returns (out, argmax) as gaussian_log_prob does.
 template <typename Backend>
-std::tuple<at::Tensor, at::Tensor> log_prob(const at::Tensor& x_in, const at::Tensor& mean_in,
-                                            const at::Tensor& var,
-                                            const c10::optional<at::Tensor>& log_weights,
-                                            c10::string_view reduce_name) {
+std::tuple<Tensor, Tensor> log_prob(Tensor x_in, Tensor mean_in, Tensor var, OptionalTensor log_weights,
+                                    std::string reduce_name) {
   const Reduce reduce = check_inputs(x_in, mean_in, var, log_weights, reduce_name);
-  const c10::DeviceGuard device_guard(x_in.device());
-  const at::Tensor x = x_in.contiguous(), mean = mean_in.contiguous();
-  const at::Tensor inv_var = var.reciprocal().contiguous();
-  const at::Tensor constant = class_constants(var, log_weights);
+  const DeviceGuardFor device_guard(x_in);
+  const Tensor x = aten::contiguous(x_in), mean = aten::contiguous(mean_in);
+  const Tensor inv_var = aten::contiguous(aten::reciprocal(var));
+  const Tensor constant = constants(var, log_weights);
   const int64_t N = x.size(0), D = x.size(1), C = mean.size(0);
-  at::Tensor out = reduce == Reduce::kNone ? at::empty({N, C}, x.options()) : at::empty({N}, x.options());
-  at::Tensor argmax = at::empty({reduce == Reduce::kMax ? N : 0}, x.options().dtype(at::kLong));
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp, [&] {
-    Backend::template forward<scalar_t>(x.const_data_ptr<scalar_t>(), mean.const_data_ptr<scalar_t>(),
-                                        inv_var.const_data_ptr<scalar_t>(), constant.const_data_ptr<double>(),
-                                        N, C, D, reduce, out.mutable_data_ptr<scalar_t>(),
-                                        reduce == Reduce::kMax ? argmax.mutable_data_ptr<int64_t>() : nullptr);
+  Tensor out = reduce == Reduce::kNone ? empty_like_shape(x, {N, C}) : empty_like_shape(x, {N});
+  Tensor argmax = empty_like_shape(x, {reduce == Reduce::kMax ? N : 0}, ScalarType::Long);
+  dispatch_floating(x.scalar_type(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    Backend::template forward<T>(x.const_data_ptr<T>(), mean.const_data_ptr<T>(), inv_var.const_data_ptr<T>(),
+                                 constant.const_data_ptr<double>(), N, C, D, reduce, out.mutable_data_ptr<T>(),
+                                 reduce == Reduce::kMax ? argmax.mutable_data_ptr<int64_t>() : nullptr);
   });
   return {out, argmax};
 }
 
 // Returns (grad_x [N, D], grad_mean [C, D], grad_var [C, D], grad_log_weights [C]).
 template <typename Backend>
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> log_prob_backward(
-    const at::Tensor& grad_in, const at::Tensor& x_in, const at::Tensor& mean_in, const at::Tensor& var,
-    const c10::optional<at::Tensor>& log_weights, c10::string_view reduce_name, const at::Tensor& result_in,
-    const at::Tensor& argmax_in) {
+std::tuple<Tensor, Tensor, Tensor, Tensor> log_prob_backward(Tensor grad_in, Tensor x_in, Tensor mean_in, Tensor var,
+                                                             OptionalTensor log_weights, std::string reduce_name,
+                                                             Tensor result_in, Tensor argmax_in) {
   const Reduce reduce = check_inputs(x_in, mean_in, var, log_weights, reduce_name);
-  const c10::DeviceGuard device_guard(x_in.device());
+  const DeviceGuardFor device_guard(x_in);
   check_density_backward(kOp, grad_in, x_in, mean_in, reduce, result_in, argmax_in);
-  const at::Tensor x = x_in.contiguous(), mean = mean_in.contiguous(), grad = grad_in.contiguous();
-  const at::Tensor result = result_in.contiguous(), argmax = argmax_in.contiguous();
-  const at::Tensor inv_var = var.reciprocal().contiguous();
-  const at::Tensor constant = class_constants(var, log_weights);
+  const Tensor x = aten::contiguous(x_in), mean = aten::contiguous(mean_in), grad = aten::contiguous(grad_in);
+  const Tensor result = aten::contiguous(result_in), argmax = aten::contiguous(argmax_in);
+  const Tensor inv_var = aten::contiguous(aten::reciprocal(var));
+  const Tensor constant = constants(var, log_weights);
   const int64_t N = x.size(0), D = x.size(1), C = mean.size(0);
-  at::Tensor weight = at::empty({N, C}, x.options());
-  at::Tensor grad_x = at::empty({N, D}, x.options());
-  at::Tensor grad_mean = at::empty({C, D}, x.options());
-  at::Tensor grad_var = at::empty({C, D}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kOp, [&] {
-    Backend::template backward_rows<scalar_t>(
-        x.const_data_ptr<scalar_t>(), mean.const_data_ptr<scalar_t>(), inv_var.const_data_ptr<scalar_t>(),
-        constant.const_data_ptr<double>(), N, C, D, reduce, grad.const_data_ptr<scalar_t>(),
-        reduce == Reduce::kNone ? nullptr : result.const_data_ptr<scalar_t>(),
-        reduce == Reduce::kMax ? argmax.const_data_ptr<int64_t>() : nullptr, weight.mutable_data_ptr<scalar_t>(),
-        grad_x.mutable_data_ptr<scalar_t>());
-    Backend::template backward_classes<scalar_t>(
-        x.const_data_ptr<scalar_t>(), mean.const_data_ptr<scalar_t>(), inv_var.const_data_ptr<scalar_t>(),
-        weight.const_data_ptr<scalar_t>(), N, C, D, grad_mean.mutable_data_ptr<scalar_t>(),
-        grad_var.mutable_data_ptr<scalar_t>());
+  Tensor weight = empty_like_shape(x, {N, C});
+  Tensor grad_x = empty_like_shape(x, {N, D});
+  Tensor grad_mean = empty_like_shape(x, {C, D});
+  Tensor grad_var = empty_like_shape(x, {C, D});
+  dispatch_floating(x.scalar_type(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    Backend::template backward_rows<T>(
+        x.const_data_ptr<T>(), mean.const_data_ptr<T>(), inv_var.const_data_ptr<T>(),
+        constant.const_data_ptr<double>(), N, C, D, reduce, grad.const_data_ptr<T>(),
+        reduce == Reduce::kNone ? nullptr : result.const_data_ptr<T>(),
+        reduce == Reduce::kMax ? argmax.const_data_ptr<int64_t>() : nullptr, weight.mutable_data_ptr<T>(),
+        grad_x.mutable_data_ptr<T>());
+    Backend::template backward_classes<T>(x.const_data_ptr<T>(), mean.const_data_ptr<T>(),
+                                          inv_var.const_data_ptr<T>(), weight.const_data_ptr<T>(), N, C, D,
+                                          grad_mean.mutable_data_ptr<T>(), grad_var.mutable_data_ptr<T>());
   });
-  return {grad_x, grad_mean, grad_var, weight.sum(0)};
+  return {grad_x, grad_mean, grad_var, aten::sum_dim(weight, 0)};
 }
 
 }  // namespace ood_ext::diag_gaussian

@@ -1,6 +1,4 @@
-// CPU kernels of the full-covariance Gaussian op: at::parallel_for over the shared maths.
-#include <ATen/Parallel.h>
-#include <torch/library.h>
+// CPU kernels of the full-covariance Gaussian op: torch::stable::parallel_for over the shared maths.
 
 #include "../../common/chunking.h"
 #include "../../common/cpu_dispatch.h"
@@ -20,7 +18,7 @@ struct CpuBackend : ParallelChunks {
   static void forward_epilogue(const T* y, const T* m, const double* constant, const BlockLayout& layout,
                                Reduce reduce, T* out, int64_t* argmax) {
     const int64_t C = layout.C;
-    at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
       run_vectorized([&] {
         for (int64_t b = begin; b < end; ++b) {
           ReducedRow<T> row{reduce, C, b, out, argmax, true};
@@ -35,7 +33,7 @@ struct CpuBackend : ParallelChunks {
   static void backward_scale(T* y, const T* m, const double* constant, const BlockLayout& layout, Reduce reduce,
                              const T* grad, const T* result, const int64_t* argmax, T* weight) {
     const int64_t C = layout.C;
-    at::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, layout.B, grain(layout), [&](int64_t begin, int64_t end) {
       for (int64_t b = begin; b < end; ++b) {
         for (int64_t c = 0; c < C; ++c) {
           const double l =
@@ -51,9 +49,9 @@ struct CpuBackend : ParallelChunks {
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(ood_ext, CPU, m) {
-  m.impl("gaussian_log_prob", &log_prob<CpuBackend>);
-  m.impl("gaussian_log_prob_backward", &log_prob_backward<CpuBackend>);
+STABLE_TORCH_LIBRARY_IMPL(ood_ext, CPU, m) {
+  m.impl("gaussian_log_prob", TORCH_BOX(&log_prob<CpuBackend>));
+  m.impl("gaussian_log_prob_backward", TORCH_BOX(&log_prob_backward<CpuBackend>));
 }
 
 }  // namespace ood_ext::gaussian

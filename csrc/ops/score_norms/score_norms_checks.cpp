@@ -6,18 +6,18 @@
 
 namespace ood_ext::score_norms {
 
-void check_result(const at::Tensor& out) {
+void check_result(const Tensor& out) {
   // NaN / inf anywhere in scores, noisy or clean propagates into its row's norm, so checking
   // the small [N, L] result costs no extra pass over the inputs.
-  TORCH_CHECK(all_finite(out), kOp,
+  OOD_CHECK(all_finite(out), kOp,
               ": scores, noisy or clean contain NaN or infinite values (or values whose squares overflow)");
 }
 
-Mode check_inputs(const at::Tensor& scores, const at::Tensor& sigmas, c10::string_view mode,
-                  const c10::optional<at::Tensor>& noisy, const c10::optional<at::Tensor>& clean) {
-  TORCH_CHECK(mode == "weighted" || mode == "residual", kOp, ": mode must be 'weighted' or 'residual', got '",
-              std::string(mode), "'");
-  TORCH_CHECK(scores.dim() >= 2, kOp, ": scores must be [L, N, ...] with at least 2 dimensions, got shape ",
+Mode check_inputs(const Tensor& scores, const Tensor& sigmas, const std::string& mode,
+                  const OptionalTensor& noisy, const OptionalTensor& clean) {
+  OOD_CHECK(mode == "weighted" || mode == "residual", kOp, ": mode must be 'weighted' or 'residual', got '",
+              mode, "'");
+  OOD_CHECK(scores.dim() >= 2, kOp, ": scores must be [L, N, ...] with at least 2 dimensions, got shape ",
               shape_str(scores));
   check_floating(kOp, "scores", scores);
   for (int64_t d = 0; d < scores.dim(); ++d) check_nonempty(kOp, "scores", scores, d);
@@ -27,18 +27,18 @@ Mode check_inputs(const at::Tensor& scores, const at::Tensor& sigmas, c10::strin
   check_finite(kOp, "sigmas", sigmas);
   check_positive(kOp, "sigmas", sigmas, true, "positive");
   if (mode == "weighted") {
-    TORCH_CHECK(!noisy.has_value() && !clean.has_value(), kOp,
+    OOD_CHECK(!noisy.has_value() && !clean.has_value(), kOp,
                 ": mode='weighted' takes no noisy / clean inputs (did you mean mode='residual'?)");
     return Mode::kWeighted;
   }
-  TORCH_CHECK(noisy.has_value() && clean.has_value(), kOp, ": mode='residual' needs both noisy [L, N, ...] and "
+  OOD_CHECK(noisy.has_value() && clean.has_value(), kOp, ": mode='residual' needs both noisy [L, N, ...] and "
               "clean [N, ...]");
   check_like(kOp, "noisy", *noisy, "scores", scores);
-  TORCH_CHECK(noisy->sizes() == scores.sizes(), kOp, ": noisy must have the shape of scores ", shape_str(scores),
+  OOD_CHECK(noisy->sizes().equals(scores.sizes()), kOp, ": noisy must have the shape of scores ", shape_str(scores),
               ", got ", shape_str(*noisy));
   check_like(kOp, "clean", *clean, "scores", scores);
-  TORCH_CHECK(clean->sizes() == scores.sizes().slice(1), kOp, ": clean must be [N, ...] = ",
-              shape_str(scores[0]), ", got ", shape_str(*clean));
+  OOD_CHECK(clean->sizes().equals(scores.sizes().slice(1)), kOp, ": clean must be [N, ...] = ",
+              shape_str(aten::select(scores, 0, 0)), ", got ", shape_str(*clean));
   return Mode::kResidual;
 }
 

@@ -1,6 +1,4 @@
-// CPU kernel of multiscale_score_norms: at::parallel_for over (level, sample) rows.
-#include <ATen/Parallel.h>
-#include <torch/library.h>
+// CPU kernel of multiscale_score_norms: torch::stable::parallel_for over (level, sample) rows.
 
 #include <algorithm>
 
@@ -15,7 +13,7 @@ struct CpuBackend {
   static void norms(const T* scores, const T* noisy, const T* clean, const T* sigmas, int64_t L, int64_t N, int64_t P,
                     Mode mode, T* out) {
     const int64_t grain = std::max<int64_t>(1, 16384 / P);
-    at::parallel_for(0, L * N, grain, [&](int64_t begin, int64_t end) {
+    torch::stable::parallel_for(0, L * N, grain, [&](int64_t begin, int64_t end) {
       run_vectorized([&] {
         for (int64_t r = begin; r < end; ++r) {
           const int64_t i = r / N, n = r % N;
@@ -33,6 +31,6 @@ struct CpuBackend {
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(ood_ext, CPU, m) { m.impl("multiscale_score_norms", &norms_op<CpuBackend>); }
+STABLE_TORCH_LIBRARY_IMPL(ood_ext, CPU, m) { m.impl("multiscale_score_norms", TORCH_BOX(&norms_op<CpuBackend>)); }
 
 }  // namespace ood_ext::score_norms

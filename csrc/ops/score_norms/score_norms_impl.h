@@ -4,13 +4,7 @@
 // instantiate it with their kernels.
 #pragma once
 
-#include <ATen/Dispatch.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/ops/empty.h>
-#include <c10/core/DeviceGuard.h>
-#include <c10/util/Optional.h>
-
-#include <string_view>
+#include <string>
 
 #include "../../common/checks.h"
 #include "score_norms_math.h"
@@ -20,29 +14,28 @@ namespace ood_ext::score_norms {
 constexpr const char* kOp = "multiscale_score_norms";
 
 // Checks the arguments; returns the parsed mode.
-Mode check_inputs(const at::Tensor& scores, const at::Tensor& sigmas, c10::string_view mode,
-                  const c10::optional<at::Tensor>& noisy, const c10::optional<at::Tensor>& clean);
+Mode check_inputs(const Tensor& scores, const Tensor& sigmas, const std::string& mode, const OptionalTensor& noisy,
+                  const OptionalTensor& clean);
 // Rejects a result made non-finite by NaN / inf inputs.
-void check_result(const at::Tensor& out);
+void check_result(const Tensor& out);
 
 template <typename Backend>
-at::Tensor norms_op(const at::Tensor& scores_in, const at::Tensor& sigmas_in, c10::string_view mode_name,
-                    const c10::optional<at::Tensor>& noisy_in, const c10::optional<at::Tensor>& clean_in) {
+Tensor norms_op(Tensor scores_in, Tensor sigmas_in, std::string mode_name, OptionalTensor noisy_in,
+                OptionalTensor clean_in) {
   const Mode mode = check_inputs(scores_in, sigmas_in, mode_name, noisy_in, clean_in);
-  const c10::DeviceGuard device_guard(scores_in.device());
+  const DeviceGuardFor device_guard(scores_in);
   const int64_t L = scores_in.size(0), N = scores_in.size(1), P = scores_in.numel() / (L * N);
-  const at::Tensor scores = scores_in.contiguous();
-  const at::Tensor sigmas = sigmas_in.contiguous();
+  const Tensor scores = aten::contiguous(scores_in);
+  const Tensor sigmas = aten::contiguous(sigmas_in);
   const bool residual = mode == Mode::kResidual;
-  const at::Tensor noisy = residual ? noisy_in->contiguous() : at::Tensor();
-  const at::Tensor clean = residual ? clean_in->contiguous() : at::Tensor();
-  at::Tensor out = at::empty({N, L}, scores.options());
-  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), kOp, [&] {
-    Backend::template norms<scalar_t>(scores.const_data_ptr<scalar_t>(),
-                                      residual ? noisy.const_data_ptr<scalar_t>() : nullptr,
-                                      residual ? clean.const_data_ptr<scalar_t>() : nullptr,
-                                      sigmas.const_data_ptr<scalar_t>(), L, N, P, mode,
-                                      out.mutable_data_ptr<scalar_t>());
+  const Tensor noisy = residual ? aten::contiguous(*noisy_in) : scores;
+  const Tensor clean = residual ? aten::contiguous(*clean_in) : scores;
+  Tensor out = empty_like_shape(scores, {N, L});
+  dispatch_floating(scores.scalar_type(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    Backend::template norms<T>(scores.const_data_ptr<T>(), residual ? noisy.const_data_ptr<T>() : nullptr,
+                               residual ? clean.const_data_ptr<T>() : nullptr, sigmas.const_data_ptr<T>(), L, N, P,
+                               mode, out.mutable_data_ptr<T>());
   });
   check_result(out);
   return out;

@@ -32,8 +32,9 @@ echo "torch still $after"
 "$cuda_python" -m pip uninstall -q -y ood_ext
 
 echo "== 3. the CUDA build against torch $before"
-rm -rf "$tree/build"
-(cd "$tree" && CUDA_HOME=/usr/local/cuda TORCH_CUDA_ARCH_LIST=9.0 OOD_EXT_CUDA=1 "$cuda_python" setup.py -q build_ext --inplace)
+cd "$tree"  # so that `import ood_ext` finds this build, not the checkout's
+rm -rf build
+CUDA_HOME=/usr/local/cuda TORCH_CUDA_ARCH_LIST=9.0 OOD_EXT_CUDA=1 "$cuda_python" setup.py -q build_ext --inplace
 PYTHONPATH="$tree" "$cuda_python" -c "
 import torch, ood_ext
 ops = sorted(n for n in torch._C._dispatch_get_all_op_names()
@@ -41,4 +42,4 @@ ops = sorted(n for n in torch._C._dispatch_get_all_op_names()
 missing = [n for n in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(n, 'CUDA')]
 assert ops and not missing, f'no CUDA kernel for {missing}'
 print('CUDA build OK against torch', torch.__version__, '- CUDA kernels registered for:', ', '.join(ops))"
-PYTHONPATH="$tree" "$cuda_python" -m pytest -q -p no:cacheprovider -m ops "$tree/python_tests"
+PYTHONPATH="$tree" "$cuda_python" -m pytest -q -p no:cacheprovider -m ops python_tests

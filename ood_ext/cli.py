@@ -53,8 +53,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--id", help=f"ID dataset: {', '.join(datasets.IN_DISTRIBUTION)} (default {defaults.id})")
     b.add_argument("--methods", type=_names, help=f"comma-separated, from `ood-ext list` (default: "
                    f"{','.join(defaults.methods)})")
-    b.add_argument("--ood", type=_names, help="comma-separated OOD sets, 'all', or 'none' (only the held-out "
-                   "class) (default: the ID dataset's offline set list)")
+    b.add_argument("--ood", type=_names, help="comma-separated OOD sets, 'all' (every offline set), or 'none' "
+                   "(only the held-out classes) (default: a representative far and near selection)")
     b.add_argument("--profile", help=f"{', '.join(registry.PROFILES)} (default {defaults.profile})")
     b.add_argument("--out", type=Path, help=f"output folder (default {defaults.out})")
     b.add_argument("--cache", type=Path, help="trained-model cache (default <out>/../cache)")
@@ -65,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
                    help="class(es) left out of training as an extra OOD set (one: leave-one-class-out; several, "
                    "e.g. 6,7,8,9: open-set recognition), or 'none' (default "
                    f"{','.join(map(str, defaults.heldout_classes))})")
-    b.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    b.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress lines or bars (off a terminal, progress is one line per stage and epoch)")
     sub.add_parser("list", help="list the ID datasets, methods and OOD sets")
     return p
 
@@ -89,7 +90,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     config = BenchmarkConfig(**args)  # the parser's destinations are BenchmarkConfig's fields
     if config.ood == ["all"]:
-        config.ood = [s for s in catalog.BUILDERS if s != config.id]
+        config.ood = list(catalog.ALL_OOD[config.id])
     distributed.init_from_environment()  # under torchrun: one process of a group
     try:
         results = run(config)

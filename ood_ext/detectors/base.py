@@ -25,8 +25,8 @@ from typing import Iterable, Iterator, Optional
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
+from .. import progress
 from ..data.batches import batch_inputs
 
 
@@ -204,7 +204,7 @@ class Detector:
         return torch.cat(parts)
 
     def _progress(self, loader: Iterable, desc: str) -> Iterable:
-        return tqdm(loader, desc=desc, leave=False, disable=not self.progress)
+        return progress.bar(loader, desc, self.progress)
 
 
 def expect(detector: str, name: str, value, shape: tuple) -> Tensor:

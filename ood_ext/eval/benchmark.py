@@ -1,5 +1,9 @@
 """`ood-ext benchmark`: train (or load) the models, fit each method on ID training data, score
-the ID test set and every OOD set, and write report.md, results.json and figures."""
+the ID test set and every OOD set, and write report.md, results.json and figures.
+
+The ID data are the ID dataset's known classes: all of them, or all but the held-out ones, whose
+test images then form one more OOD set (leave-one-class-out; open-set recognition with several).
+"""
 
 import os
 import platform
@@ -9,9 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-from tqdm.auto import tqdm
 
-from .. import distributed
+from .. import distributed, progress
 from .. import methods as registry
 from ..data import datasets, ood_sets
 from ..data.idx import CorruptFileError
@@ -39,7 +42,7 @@ class BenchmarkConfig:
     data_root: Optional[Path] = None
     device: str = "auto"
     seed: int = 0
-    heldout_classes: Optional[tuple] = (0,)  # classes left out of training as an OOD set; None: no such experiment
+    heldout_classes: Optional[tuple] = (0,)  # classes left out of the ID data as one more OOD set; None: none
     progress: bool = True
 
 
@@ -86,11 +89,11 @@ def _id_data(config: BenchmarkConfig) -> tuple[ImageSet, ImageSet]:
     return load("train", config.data_root), load("test", config.data_root)
 
 
-def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, progress: bool, skipped: dict) -> dict[str, ImageSet]:
+def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, show: bool, skipped: dict) -> dict[str, ImageSet]:
     names = config.ood or catalog.DEFAULT_OOD[config.id]
     ctx = catalog.Context(test, profile.sizes.ood_samples, config.seed, config.data_root)
     built = {}
-    for name in tqdm(names, desc="OOD sets", leave=False, disable=not progress):
+    for name in progress.bar(names, "OOD sets", show):
         try:
             built[name] = catalog.build(name, ctx)
         except DatasetNotFoundError as exc:
@@ -98,6 +101,45 @@ def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, progress: bool, 
                 raise BenchmarkError(str(exc)) from exc
             skipped[name] = str(exc)
     return built
+
+
+def _data(config: BenchmarkConfig, sizes, show: bool, skipped: dict) -> tuple[ImageSet, ImageSet, dict]:
+    """(ID train, ID test, OOD sets): the known classes' subsets, and the chosen sets plus the
+    held-out classes' test images."""
+    try:
+        full_train, full_test = _id_data(config)
+        if config.heldout_classes is None:
+            known_train, known_test, held_out = full_train, full_test, None
+        else:
+            known_train, known_test, held_out = ood_sets.held_out_classes(full_train, full_test,
+                                                                          config.heldout_classes)
+        train = known_train.subset(sizes.train_samples, config.seed)
+        test = known_test.subset(sizes.test_samples, config.seed)
+        sets = {} if config.ood == ["none"] else _ood_sets(config, test, get_profile(config.profile), show, skipped)
+        if held_out is not None:
+            sets[f"heldout-{held_out.name.split('-class-')[-1]}"] = held_out.subset(sizes.ood_samples, config.seed)
+    except (DatasetNotFoundError, CorruptFileError) as exc:
+        raise BenchmarkError(str(exc)) from exc
+    except ValueError as exc:  # e.g. a held-out class out of range
+        raise BenchmarkError(str(exc)) from exc
+    return train, test, sets
+
+
+def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict, show: bool) -> progress.Plan:
+    """The run's stages: each model to train (image-epochs), each method's fit and scoring (images)."""
+    plan = progress.Plan(enabled=show)
+    for kind in registry.required_kinds(config.methods):
+        settings = profile.settings(kind)
+        images = min(len(train), getattr(settings, "train_samples", None) or len(train))
+        plan.expect(f"train {kind}", "train", images * getattr(settings, "epochs", 1))
+    methods = registry.methods()
+    for name in config.methods:
+        method = methods[name]
+        cap = method.images_per_set[profile.name] if method.images_per_set else None
+        fit = method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
+        plan.expect(f"fit {name}", "fit", min(len(train), fit or len(train)))
+        plan.expect(f"score {name}", "score", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))
+    return plan
 
 
 def run(config: BenchmarkConfig) -> dict:
@@ -108,76 +150,22 @@ def run(config: BenchmarkConfig) -> dict:
     sizes = profile.sizes
     device = _device(config.device)
     cache = config.cache or config.out.parent / "cache"
-    methods, kinds = registry.methods(), registry.kinds()
-    progress = config.progress and distributed.is_main()
+    show = config.progress and distributed.is_main()
     skipped: dict = {}
+    train, test, sets = _data(config, sizes, show, skipped)
+    plan = _plan(config, profile, train, test, sets, show)
+    progress.activate(plan)
     try:
-        full_train, full_test = _id_data(config)
-        train = full_train.subset(sizes.train_samples, config.seed)
-        test = full_test.subset(sizes.test_samples, config.seed)
-        experiments = [] if config.ood == ["none"] else [("main", train, test,
-                                                          _ood_sets(config, test, profile, progress, skipped))]
-        if config.heldout_classes is not None:
-            h_train, h_test, h_ood = ood_sets.held_out_classes(full_train, full_test, config.heldout_classes)
-            h_train = h_train.subset(sizes.train_samples, config.seed)
-            h_test = h_test.subset(sizes.test_samples, config.seed)
-            h_ood = h_ood.subset(sizes.ood_samples, config.seed)
-            experiments.append(("heldout", h_train, h_test, {f"heldout-{h_ood.name.split('-class-')[-1]}": h_ood}))
-    except (DatasetNotFoundError, CorruptFileError) as exc:
-        raise BenchmarkError(str(exc)) from exc
-    except ValueError as exc:  # e.g. a held-out class out of range
-        raise BenchmarkError(str(exc)) from exc
-
-    scored: dict[str, list] = {m: [] for m in config.methods}
-    model_info, method_info = {}, {}
-    for experiment, exp_train, exp_test, exp_ood in experiments:
-        trained = {}
-        for kind in registry.required_kinds(config.methods):
-            uses = {k: trained[k].model for k in kinds[kind].uses}
-            try:
-                trained[kind] = models.provide(kinds[kind], exp_train, exp_test, profile, cache, device, config.seed,
-                                               progress, uses)
-            except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
-                raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
-            model_info[f"{kind}@{experiment}"] = trained[kind].info
-        ctx = MethodContext({k: t.model for k, t in trained.items()}, profile.name)
-        for name in config.methods:
-            method = methods[name]
-            inputs = kinds[method.models[0]].inputs
-            cap = method.images_per_set[profile.name] if method.images_per_set else None
-            fit_size = method.fit_images[profile.name] if method.fit_images else sizes.fit_samples
-            fit_data, held_back = exp_train.split(fit_size, config.seed + seeds.FIT_SUBSET)
-            torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
-            detector = method.detector(ctx)
-            detector.progress = progress
-            t0 = time.perf_counter()
-            labels = None if fit_data.labels is None else distributed.shard(fit_data.labels)
-            detector.fit(loader(inputs(distributed.shard(fit_data.images)), labels, batch_size=256))
-            fit_seconds = time.perf_counter() - t0
-            id_set, batch_size = exp_test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
-            pairs, speed = score_sets(detector, inputs(id_set.images),
-                                      {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images)
-                                       for s, d in exp_ood.items()}, batch_size)
-            if detector.predicts and id_set.labels is not None:
-                # Known images the detector was not fitted on (validation) when there are any.
-                known = (held_back if len(held_back) else fit_data).subset(len(id_set),
-                                                                           config.seed + seeds.KNOWN_SCORED)
-                recognition = open_set(detector, inputs(known.images), inputs(id_set.images), id_set.labels,
-                                       len(exp_train.classes), batch_size)
-                for pair in pairs:
-                    pair.open_set = recognition
-            scored[name] += pairs
-            if name not in method_info:  # the first experiment's figures
-                method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
-                                     "detector": type(detector).__name__, "settings": detector.config(),
-                                     "fit_seconds": fit_seconds, "images_per_second": speed,
-                                     "images_per_set": cap, "fit_images": len(fit_data)}
+        scored, model_info, method_info = _train_fit_score(config, profile, train, test, sets, device, cache, plan)
+    finally:
+        progress.activate(None)
 
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
         | {"ood_samples": sizes.ood_samples, "sizes": asdict(sizes)},
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "platform": platform.platform(), "cores": os.cpu_count(), "processes": distributed.world_size()},
+        "id": {"train_size": len(train), "test_size": len(test), "classes": list(train.classes or [])},
         "id_test_size": len(test),
         "models": model_info,
         "methods": method_info,
@@ -188,6 +176,65 @@ def run(config: BenchmarkConfig) -> dict:
     if distributed.is_main():  # rank 0 writes the report
         _write(config.out, scored, results)
     return results
+
+
+def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict,
+                     device: torch.device, cache: Path, plan: progress.Plan) -> tuple[dict, dict, dict]:
+    """Train or load every model the methods need, then fit and score each method:
+    (scored pairs per method, model info per kind, method info per method)."""
+    methods, kinds = registry.methods(), registry.kinds()
+    show = plan.enabled
+    trained, model_info = {}, {}
+    for kind in registry.required_kinds(config.methods):
+        uses = {k: trained[k].model for k in kinds[kind].uses}
+        plan.begin(f"train {kind}")
+        t0 = time.perf_counter()
+        try:
+            trained[kind] = models.provide(kinds[kind], train, test, profile, cache, device, config.seed, show, uses)
+        except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
+            raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
+        model_info[kind] = trained[kind].info
+        seconds = time.perf_counter() - t0
+        plan.finish(f"{kind}: loaded from the cache" if trained[kind].cached else
+                    f"{kind}: trained in {progress.duration(seconds)}")
+    ctx = MethodContext({k: t.model for k, t in trained.items()}, profile.name)
+    scored: dict[str, list] = {}
+    method_info = {}
+    for name in config.methods:
+        method = methods[name]
+        inputs = kinds[method.models[0]].inputs
+        cap = method.images_per_set[profile.name] if method.images_per_set else None
+        fit_size = method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
+        fit_data, held_back = train.split(fit_size, config.seed + seeds.FIT_SUBSET)
+        torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
+        detector = method.detector(ctx)
+        detector.progress = show
+        plan.begin(f"fit {name}")
+        t0 = time.perf_counter()
+        labels = None if fit_data.labels is None else distributed.shard(fit_data.labels)
+        detector.fit(loader(inputs(distributed.shard(fit_data.images)), labels, batch_size=256))
+        fit_seconds = time.perf_counter() - t0
+        plan.finish(f"{name}: fitted on {len(fit_data)} images in {progress.duration(fit_seconds)}", len(fit_data))
+        plan.begin(f"score {name}")
+        id_set, batch_size = test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
+        ood = {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images) for s, d in sets.items()}
+        pairs, speed = score_sets(detector, inputs(id_set.images), ood, batch_size)
+        if detector.predicts and id_set.labels is not None:
+            # Known images the detector was not fitted on (validation) when there are any.
+            known = (held_back if len(held_back) else fit_data).subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
+            recognition = open_set(detector, inputs(known.images), inputs(id_set.images), id_set.labels,
+                                   len(train.classes), batch_size)
+            for pair in pairs:
+                pair.open_set = recognition
+        scored[name] = pairs
+        images = len(id_set) + sum(len(x) for x in ood.values())
+        plan.finish(f"{name}: scored {images} images ({speed:.0f} images/s)", images)
+        method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
+                             "models": list(method.models),
+                             "detector": type(detector).__name__, "settings": detector.config(),
+                             "fit_seconds": fit_seconds, "images_per_second": speed,
+                             "images_per_set": cap, "fit_images": len(fit_data)}
+    return scored, model_info, method_info
 
 
 def _write(out: Path, scored: dict, results: dict) -> None:

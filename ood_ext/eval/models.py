@@ -5,6 +5,7 @@ the seed; training checkpoints every epoch next to it, so an interrupted run res
 process group every rank trains (data-parallel, see training.trainer) and rank 0 writes.
 """
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -24,7 +25,8 @@ class TrainedModel:
     """A trained network with what the report shows about it."""
 
     model: nn.Module
-    info: dict
+    info: dict  # the trainer's figures (accuracy, bits/dim, FID, ...) and train_seconds
+    cached: bool = False  # loaded from the cache rather than trained in this run
 
 
 def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device: torch.device,
@@ -38,11 +40,13 @@ def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, 
     model = kind.build(train, settings)
     distributed.barrier()  # every rank sees the cache as rank 0 left it
     if path.exists():
-        return TrainedModel(model.to(device).eval(), load_model(model, path))
+        return TrainedModel(model.to(device).eval(), load_model(model, path), cached=True)
     checkpoint = path.with_name(path.stem + "-checkpoint.pt")
     job = TrainJob(model, train, test, settings, profile.name, kind.inputs, device, checkpoint, seed,
                    seed + seeds.TRAIN_SUBSET, progress, dict(uses or {}))
+    started = time.perf_counter()
     meta = kind.train(job)
+    meta["train_seconds"] = round(time.perf_counter() - started, 1)
     if distributed.is_main():
         save_model(model, path, **meta)
         checkpoint.unlink(missing_ok=True)

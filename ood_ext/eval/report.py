@@ -27,21 +27,80 @@ def metric_table(grid: dict, metric: str, lower_is_better: bool) -> list[str]:
     return lines
 
 
+# A model's quality figure in the summary: the first of these its trainer reported.
+QUALITY = [("test_accuracy", lambda v: f"accuracy {100 * v:.1f} %"),
+           ("test_bits_per_dim", lambda v: f"{v:.2f} bits/dim"),
+           ("test_neg_elbo_bits_per_dim", lambda v: f"−ELBO {v:.2f} bits/dim"),
+           ("fid_in_house", lambda v: f"FID {v:.1f} (in-house)"),
+           ("psnr_db", lambda v: f"PSNR {v:.1f} dB"),
+           ("test_mse", lambda v: f"test MSE {v:.4f}"),
+           ("test_dsm_loss", lambda v: f"test DSM loss {v:.4g}")]
+
+
+def quality(info: dict) -> str:
+    """The model's quality figure, e.g. 'accuracy 91.2 %', or '–'."""
+    return next((show(info[key]) for key, show in QUALITY if key in info), "–")
+
+
+def _cell(value: float, best: float) -> str:
+    """A percentage, bold when it shows the same as the best."""
+    text = f"{100 * value:.1f}"
+    return f"**{text}**" if text == f"{100 * best:.1f}" else text
+
+
+def summary_table(results: dict) -> list[str]:
+    """One row per method: AUROC (%) per OOD set and its mean, then its models' training time and
+    quality (a model cached by an earlier run shows the time it took then)."""
+    grid = results["metrics"]
+    sets = list(dict.fromkeys(name for m in grid for name in grid[m]))
+    lines = ["| method | " + " | ".join(sets) + " | **mean** | models: training time, quality |",
+             "|---|" + "---:|" * (len(sets) + 1) + "---|"]
+    best = {s: max(grid[m][s]["auroc"] for m in grid if s in grid[m]) for s in sets}
+    means = {m: sum(v["auroc"] for v in grid[m].values()) / len(grid[m]) for m in grid}
+    for method in grid:
+        cells = []
+        for s in sets:
+            value = grid[method].get(s, {}).get("auroc")
+            cells.append("–" if value is None else _cell(value, best[s]))
+        mean = _cell(means[method], max(means.values()))
+        trained = []
+        for kind in results["methods"][method].get("models", []):
+            info = results["models"].get(kind, {})
+            seconds = info.get("train_seconds")
+            trained.append(f"{kind} {'–' if seconds is None else f'{seconds:.0f} s'}, {quality(info)}")
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {mean} | " + "; ".join(trained) + " |")
+    return lines
+
+
 def write_report(out: Path, results: dict, figures: list[str]) -> None:
     """report.md and results.json in `out`."""
     write_text(out / "results.json", json.dumps(results, indent=2))
-    cfg = results["config"]
+    cfg, data = results["config"], results.get("id", {})
+    heldout = cfg.get("heldout_classes")
+    known = (f"its {len(data['classes'])} known classes ({', '.join(data['classes'])})" if data.get("classes")
+             else "all of it")
     lines = [f"# OOD benchmark: {cfg['id']} (profile {cfg['profile']})", "",
-             f"Methods: {', '.join(cfg['methods'])}. ID test images: {results['id_test_size']}; "
-             f"up to {cfg['ood_samples'] or 'all'} images per OOD set. Scores: higher = more OOD; "
-             "ID is the positive class for FPR@95TPR.", "",
+             f"In-distribution: {cfg['id']}, {known}"
+             + (f"; class(es) {', '.join(map(str, heldout))} held out as the OOD set "
+                + ", ".join(f"`{s}`" for s in results["metrics"][next(iter(results["metrics"]))]
+                            if s.startswith("heldout-")) if heldout else "") + ". "
+             f"Sizes: {data.get('train_size', '?')} ID training images (models train on at most these; each "
+             f"trainer's own cap is in its settings), {results['id_test_size']} ID test images, up to "
+             f"{cfg['ood_samples'] or 'all'} images per OOD set; "
+             + ("the papers' scale (all the data, the papers' model sizes and epochs, for a GPU)."
+                if cfg["profile"] == "full" else
+                f"the {cfg['profile']} profile's sizes — `--profile full` gives the papers' scale (all the data, "
+                "the papers' model sizes and epochs; for a GPU)."), "",
              f"Run on {results['machine']['device']} ({results['machine']['cpu_threads']} CPU threads, torch "
              f"{results['machine']['torch']}, {results['machine'].get('processes', 1)} process(es)) in "
-             f"{results['elapsed_seconds']:.0f} s.", "", "## Models", "",
-             "| model | experiment | details |", "|---|---|---|"]
+             f"{results['elapsed_seconds']:.0f} s. Scores: higher = more OOD; ID is the positive class for "
+             "FPR@95TPR.", "",
+             "## Summary: AUROC (%) ↑", ""] + summary_table(results) + [
+             "", "Per-family details, every metric, ROC curves and histograms follow.", "",
+             "## Models", "", "| model | details |", "|---|---|"]
     for name, info in results["models"].items():
         details = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
-        lines.append(f"| {name.split('@')[0]} | {name.split('@')[1]} | {details} |")
+        lines.append(f"| {name} | {details} |")
     lines += ["", "## Methods", "",
               "| method | family | description | detector settings | fit images | fit (s) | scoring (images/s) |",
               "|---|---|---|---|---:|---:|---:|"]

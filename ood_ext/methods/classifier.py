@@ -24,7 +24,7 @@ CLASSIFIER = ModelKind(
     train=_train,
     settings=PerProfile(
         smoke=ClassifierSettings(width=8, blocks=1, epochs=1, batch_size=64, lr=3e-3, weight_decay=5e-4),
-        quick=ClassifierSettings(width=16, blocks=1, epochs=4, batch_size=128, lr=2e-3, weight_decay=5e-4),
+        quick=ClassifierSettings(width=16, blocks=1, epochs=3, batch_size=128, lr=2e-3, weight_decay=5e-4),
         full=ClassifierSettings(width=64, blocks=2, epochs=30, batch_size=128, lr=1e-3, weight_decay=5e-4)),
 )
 
@@ -34,16 +34,16 @@ def _classifier(ctx):
 
 
 FAMILY = register(Family("classifier", "baselines on a supervised ResNet classifier", (CLASSIFIER,), (
-    Method("msp", "maximum softmax probability", ("classifier",), lambda c: MSP(_classifier(c)), default=True),
+    Method("msp", "maximum softmax probability", ("classifier",), lambda c: MSP(_classifier(c))),
     Method("odin", "ODIN: temperature scaling and input preprocessing", ("classifier",),
-           lambda c: ODIN(_classifier(c)), default=True),
+           lambda c: ODIN(_classifier(c))),
     Method("odin-t10", "ODIN with T = 10 (the HSCAE paper's)", ("classifier",),
            lambda c: ODIN(_classifier(c), temperature=10.0)),
     Method("odin-t10-e0", "temperature scaling alone (T = 10, no input perturbation)", ("classifier",),
            lambda c: ODIN(_classifier(c), temperature=10.0, epsilon=0.0)),
     Method("energy", "energy score", ("classifier",), lambda c: Energy(_classifier(c)), default=True),
     Method("react", "ReAct: clipped penultimate activations, then the energy score", ("classifier",),
-           lambda c: ReAct(_classifier(c)), default=True),
+           lambda c: ReAct(_classifier(c))),
     Method("mahalanobis", "Mahalanobis distance, tied covariance, penultimate features", ("classifier",),
            lambda c: Mahalanobis(_classifier(c)), default=True),
     Method("mahalanobis-pre", "Mahalanobis with input preprocessing", ("classifier",),

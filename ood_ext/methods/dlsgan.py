@@ -20,12 +20,12 @@ padded = partial(to_tensor, pad_to=32)  # the architecture is for 32 × 32 input
 
 DLSGAN_SETTINGS = PerProfile(
     smoke=DLSGANSettings(width=4, latent=16, epochs=1, batch_size=32, train_samples=300),
-    quick=DLSGANSettings(width=16, latent=64, epochs=5, batch_size=32, train_samples=4000),
+    quick=DLSGANSettings(width=16, latent=64, epochs=4, batch_size=32, train_samples=2000),
     full=DLSGANSettings(width=128, latent=256, epochs=30, batch_size=32, train_samples=None),
 )
 AUTOENCODER_SETTINGS = PerProfile(
     smoke=AutoencoderSettings(width=4, latent=16, epochs=1, batch_size=32, train_samples=300),
-    quick=AutoencoderSettings(width=16, latent=64, epochs=5, batch_size=32, train_samples=4000),
+    quick=AutoencoderSettings(width=16, latent=64, epochs=4, batch_size=32, train_samples=2500),
     full=AutoencoderSettings(width=128, latent=256, epochs=30, batch_size=32, train_samples=None),
 )
 QUALITY_IMAGES = PerProfile(smoke=200, quick=1000, full=10000)  # test (and generated) images per figure
@@ -82,7 +82,7 @@ AUTOENCODER_KIND = ModelKind("autoencoder", lambda train, s: Autoencoder(train.i
 FAMILY = register(Family("dlsgan", "AnoDLSGAN: latent likelihood of a dynamic latent scale GAN's encoder",
                          (DLSGAN_KIND, INFOGAN_KIND, AUTOENCODER_KIND), (
     Method("anodlsgan", "AnoDLSGAN: −log N(E(x); 0, diag v) of the DLSGAN encoder", ("dlsgan",),
-           lambda c: LatentLikelihood(c.model("dlsgan"))),
+           lambda c: LatentLikelihood(c.model("dlsgan")), default=True),
     Method("infogan", "the same latent likelihood on an InfoGAN (s ≡ 1)", ("infogan",),
            lambda c: LatentLikelihood(c.model("infogan"))),
     Method("gan-reconstruction", "mean squared error of the DLSGAN reconstruction G(E(x) ⊙ s)", ("dlsgan",),

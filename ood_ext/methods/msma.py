@@ -13,12 +13,12 @@ from .spec import Family, Method, ModelKind, PerProfile, TrainJob
 
 NCSN_SETTINGS = PerProfile(
     smoke=NCSNSettings(width=4, levels=10, train_samples=300, epochs=1, batch_size=32, lr=1e-3),
-    quick=NCSNSettings(width=16, levels=10, train_samples=3000, epochs=3, batch_size=64, lr=1e-3),
+    quick=NCSNSettings(width=12, levels=10, train_samples=2000, epochs=3, batch_size=64, lr=1e-3),
     full=NCSNSettings(width=64, levels=10, train_samples=None, epochs=100, batch_size=128, lr=1e-3),
 )
 # Images scored per set (f_rot costs 40 network passes an image) and fitted on.
-IMAGES_PER_SET = PerProfile(smoke=50, quick=50, full=None)
-FIT_IMAGES = PerProfile(smoke=100, quick=500, full=None)
+IMAGES_PER_SET = PerProfile(smoke=50, quick=40, full=None)
+FIT_IMAGES = PerProfile(smoke=100, quick=300, full=None)
 
 
 def _train(job: TrainJob) -> dict:
@@ -44,11 +44,12 @@ ROTATION_SCORE_NETWORK = ModelKind("rotncsn", _ncsn, _train, NCSN_SETTINGS.map(l
 FAMILY = register(Family("msma", "MSMA and RotNCSN on noise-conditional score networks",
                          (SCORE_NETWORK, ROTATION_SCORE_NETWORK), (
     Method("msma", "MSMA: GMM (components by CV) on ‖σ_i s(x, i)‖", ("ncsn",), lambda c: MSMA(c.model("ncsn")),
-           IMAGES_PER_SET, FIT_IMAGES),
+           IMAGES_PER_SET, FIT_IMAGES, default=True),
     Method("msma-rec", "MSMA on the denoising residual norms f_rec", ("ncsn",),
            lambda c: MSMA(c.model("ncsn"), features="rec"), IMAGES_PER_SET, FIT_IMAGES),
     Method("msma-knn", "MSMA normality vectors, 5-NN distance", ("ncsn",),
            lambda c: MSMA(c.model("ncsn"), density="knn"), IMAGES_PER_SET, FIT_IMAGES),
     Method("rotncsn", "RotNCSN: GMM on f_rot of a rotation-trained NCSN", ("rotncsn",),
-           lambda c: RotNCSN(c.model("rotncsn")), IMAGES_PER_SET, FIT_IMAGES),
+           lambda c: RotNCSN(c.model("rotncsn")), IMAGES_PER_SET, FIT_IMAGES,
+           default=True),
 )))

@@ -21,7 +21,7 @@ class Sizes:
     fit_samples: Optional[int]  # ID training images a detector is fitted on (unless its method says)
 
 
-SIZES = PerProfile(smoke=Sizes(600, 300, 200, 300), quick=Sizes(12000, 2000, 1000, 5000),
+SIZES = PerProfile(smoke=Sizes(600, 300, 200, 300), quick=Sizes(12000, 1000, 500, 3000),
                    full=Sizes(None, None, None, None))
 
 

@@ -101,7 +101,8 @@ def _rose_glow(ctx: MethodContext) -> ROSE:
 
 
 FAMILY = register(Family("rose", "ROSE and likelihood baselines on a VAE and Glow", (VAE, BACKGROUND_VAE, GLOW), (
-    Method("rose", "ROSE on the VAE encoder, EKFAC, max over layers", ("vae",), _rose(), IMAGES_PER_SET),
+    Method("rose", "ROSE on the VAE encoder, EKFAC, max over layers", ("vae",), _rose(), IMAGES_PER_SET,
+           default=True),
     Method("rose-kfac", "ROSE, KFAC", ("vae",), _rose(fisher="kfac"), IMAGES_PER_SET),
     Method("rose-diag", "ROSE, diagonal Fisher", ("vae",), _rose(fisher="diag"), IMAGES_PER_SET),
     Method("rose-relu", "ROSE, EKFAC, Σ ReLU over layers", ("vae",), _rose(aggregate="relu_sum"), IMAGES_PER_SET),
@@ -110,7 +111,7 @@ FAMILY = register(Family("rose", "ROSE and likelihood baselines on a VAE and Glo
     Method("nll-glow", "Glow negative log-likelihood", ("glow",),
            lambda c: NLL(c.model("glow"), likelihood=_likelihood(c, "glow")), IMAGES_PER_SET),
     Method("nll", "VAE negative log-likelihood (IWAE)", ("vae",),
-           lambda c: NLL(c.model("vae"), likelihood=_likelihood(c)), IMAGES_PER_SET),
+           lambda c: NLL(c.model("vae"), likelihood=_likelihood(c)), IMAGES_PER_SET, default=True),
     Method("lr", "Likelihood Regret (per-sample encoder fit)", ("vae",),
            lambda c: LikelihoodRegret(c.model("vae"), REGRET_STEPS[c.profile], likelihood=_likelihood(c)),
            REGRET_IMAGES_PER_SET),

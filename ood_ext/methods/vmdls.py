@@ -19,8 +19,8 @@ from .spec import Family, Method, ModelKind, PerProfile, TrainJob
 SETTINGS = PerProfile(
     smoke=VMDLSSettings(backbone="resnet", width=4, latent=8, epochs=2, classes_per_batch=4, per_class=8,
                         train_samples=300),
-    quick=VMDLSSettings(backbone="resnet", width=16, latent=32, epochs=6, classes_per_batch=4, per_class=16,
-                        train_samples=6000),
+    quick=VMDLSSettings(backbone="resnet", width=16, latent=32, epochs=5, classes_per_batch=4, per_class=16,
+                        train_samples=5000),
     full=VMDLSSettings(backbone="resnet", width=64, latent=128, epochs=100, classes_per_batch=6, per_class=16,
                        train_samples=None),
 )
@@ -55,7 +55,7 @@ KINDS = (_kind("vmdls"), _kind("vmdls-cnn", backbone="cnn"),
 _methods = [
     Method("vmdls", "VMDLS: per-class Gaussian log-likelihood of the feature ensemble, weighted by an "
            "autoencoder's first-stage reconstruction error", ("vmdls", "autoencoder"),
-           lambda c: VMDLS(c.model("vmdls"), c.model("autoencoder"))),
+           lambda c: VMDLS(c.model("vmdls"), c.model("autoencoder")), default=True),
     Method("vmdls-b", "VMDLS_b: −max_c log N(t(x); μ_c, Σ_c) of the feature ensemble", ("vmdls",),
            lambda c: VMDLSBasic(c.model("vmdls"))),
     Method("vmdls-cnn", "VMDLS on the plain-CNN backbone", ("vmdls-cnn", "autoencoder"),

@@ -1,5 +1,5 @@
 """The training loop every model in ood_ext uses: seeded, resumable, device-agnostic, with a
-tqdm progress bar.
+batch bar on a terminal and a line per epoch (ood_ext.progress).
 
 Each epoch reseeds torch with (seed, epoch) and draws its own batch order, so a run that stops
 and resumes from its checkpoint ends with exactly the weights of an uninterrupted run.
@@ -18,9 +18,8 @@ from typing import Callable, Iterable, Optional
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from .. import distributed
+from .. import distributed, progress
 from ..data.batches import batch_inputs
 from ..data.images import loader
 from ..files import save_torch
@@ -113,20 +112,21 @@ class Trainer:
             module.train()
         for epoch in range(self.state.epoch, last):
             torch.manual_seed(self.seed * 1000 + epoch)
-            sums, count = {}, 0
-            bar = tqdm(batches(epoch), desc=f"{self.desc} {epoch + 1}/{epochs}", leave=False,
-                       disable=not self.progress)
+            sums, count, images = {}, 0, 0
+            bar = progress.bar(batches(epoch), f"{self.desc} {epoch + 1}/{epochs}", self.progress)
             for batch in bar:
                 if len(batch_inputs(batch)) < distributed.world_size():
                     continue  # a last batch too small to give every rank a row
+                images += len(batch_inputs(batch))
                 losses = step(distributed.shard_batch(batch))
                 for scheduler in self.step_schedulers.values():
                     scheduler.step()
                 count += 1
                 for name, value in losses.items():
                     sums[name] = sums.get(name, 0.0) + float(value)
-                first = next(iter(losses))
-                bar.set_postfix({first: f"{sums[first] / count:.4f}"})
+                if hasattr(bar, "set_postfix"):
+                    first = next(iter(losses))
+                    bar.set_postfix({first: f"{sums[first] / count:.4f}"})
             for scheduler in self.schedulers.values():
                 scheduler.step()
             if end_of_epoch is not None:
@@ -136,6 +136,7 @@ class Trainer:
             self.state.epoch = epoch + 1
             self.state.history.append({k: v / max(count, 1) for k, v in sums.items()})
             self._save()
+            progress.epoch_done(self.desc, epoch + 1, epochs, images, self.state.history[-1], self.progress)
         return self.state
 
 

@@ -31,11 +31,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The package with build isolation (pyproject pins the build torch), then the test tools.
-install: deps $(BIN)/python
+# The package with build isolation (pyproject pins the build torch), then the test tools; done
+# again only when a source file changed since (the stamp file), so a second `make run` starts at once.
+SOURCES := setup.py pyproject.toml $(shell git ls-files csrc ood_ext 2>/dev/null)
+INSTALLED := $(VENV)/.installed
+
+install: deps $(INSTALLED)
+
+$(INSTALLED): $(BIN)/python $(SOURCES)
 	$(BIN)/pip install -q $(TORCH_CPU)
 	$(BIN)/pip install -q --no-deps animal-mnist==0.4
 	$(BIN)/pip install -q ".[test]"
+	touch $@
 
 pytest: install
 	cd python_tests && ../$(BIN)/python -m pytest -q

@@ -103,9 +103,10 @@ def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, show: bool, skip
     return built
 
 
-def _data(config: BenchmarkConfig, sizes, show: bool, skipped: dict) -> tuple[ImageSet, ImageSet, dict]:
+def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[ImageSet, ImageSet, dict]:
     """(ID train, ID test, OOD sets): the known classes' subsets, and the chosen sets plus the
     held-out classes' test images."""
+    sizes = profile.sizes
     try:
         full_train, full_test = _id_data(config)
         if config.heldout_classes is None:
@@ -115,7 +116,7 @@ def _data(config: BenchmarkConfig, sizes, show: bool, skipped: dict) -> tuple[Im
                                                                           config.heldout_classes)
         train = known_train.subset(sizes.train_samples, config.seed)
         test = known_test.subset(sizes.test_samples, config.seed)
-        sets = {} if config.ood == ["none"] else _ood_sets(config, test, get_profile(config.profile), show, skipped)
+        sets = {} if config.ood == ["none"] else _ood_sets(config, test, profile, show, skipped)
         if held_out is not None:
             sets[f"heldout-{held_out.name.split('-class-')[-1]}"] = held_out.subset(sizes.ood_samples, config.seed)
     except (DatasetNotFoundError, CorruptFileError) as exc:
@@ -152,7 +153,7 @@ def run(config: BenchmarkConfig) -> dict:
     cache = config.cache or config.out.parent / "cache"
     show = config.progress and distributed.is_main()
     skipped: dict = {}
-    train, test, sets = _data(config, sizes, show, skipped)
+    train, test, sets = _data(config, profile, show, skipped)
     plan = _plan(config, profile, train, test, sets, show)
     progress.activate(plan)
     try:

@@ -128,6 +128,7 @@ inline Tensor bmm(const Tensor& a, const Tensor& b) { return aten_call("aten::bm
 using torch::stable::matmul;
 // out = a·b written into the existing out (no allocation).
 inline void mm_out(const Tensor& out, const Tensor& a, const Tensor& b) { aten_call("aten::mm", "out", a, b, out); }
+inline void bmm_out(const Tensor& out, const Tensor& a, const Tensor& b) { aten_call("aten::bmm", "out", a, b, out); }
 
 }  // namespace aten
 

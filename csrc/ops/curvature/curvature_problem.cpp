@@ -67,14 +67,16 @@ void check_result(const Problem& p, const Tensor& result) {
   if (all_finite(result)) return;
   check_finite(p.op, "a", p.a);
   check_finite(p.op, "g", p.g);
-  throw std::runtime_error(concat(p.op, ": the result overflows ", dtype_name(result.scalar_type()), " (finite inputs of magnitude up to ",
-              value_magnitude(p.a), " in a and ", value_magnitude(p.g), " in g); compute in float64"));
+  throw std::runtime_error(concat(p.op, ": the result overflows ", dtype_name(result.scalar_type()),
+                                  " (finite inputs of magnitude up to ", value_magnitude(p.a), " in a and ",
+                                  value_magnitude(p.g), " in g); compute in float64"));
 }
 
 int64_t chunk_rows(const Problem& p) {
-  // Both forms are GEMM-bound: chunks of ~4 MiB of work buffers keep every GEMM large enough
-  // to run on all threads while bounding memory (measured in benchmarks/).
-  const int64_t budget = int64_t{4} << 20;
+  // Both forms are GEMM-bound: chunks of ~8 MiB of work buffers (by this estimate; the conv case
+  // of benchmarks/ peaks at 3.5 MiB, a quarter of the materialised way) keep every GEMM large
+  // enough to run on all threads while bounding memory.
+  const int64_t budget = int64_t{8} << 20;
   const int64_t io = p.T * (p.Din + p.Dout);
   const int64_t per_sample = p.strategy == Strategy::kPairs ? 2 * num_pairs(p.T) * (p.Din + p.Dout) + io
                                                             : 2 * p.Dout * p.Din + io;
@@ -86,17 +88,47 @@ Tensor rotate(const Tensor& v, const OptionalTensor& basis) {
   return basis.has_value() ? aten::matmul(v, *basis) : v;
 }
 
-Tensor rotated_gradients(const Problem& p, int64_t n0, int64_t rows) {
-  // Rotating the T inputs costs T·D² per sample, rotating the summed gradient Dout·Din·D:
-  // each side takes the cheaper of the two.
-  const bool rotate_a_first = p.basis_a.has_value() && p.T <= p.Dout;
-  const bool rotate_g_first = p.basis_g.has_value() && p.T <= p.Din;
+namespace {
+
+// Rotating the T inputs costs T·D² per sample, rotating the summed gradient Dout·Din·D: each side
+// takes the cheaper of the two.
+bool rotates_a_first(const Problem& p) { return p.basis_a.has_value() && p.T <= p.Dout; }
+bool rotates_g_first(const Problem& p) { return p.basis_g.has_value() && p.T <= p.Din; }
+
+// The first `rows` samples of a workspace buffer.
+Tensor head(const Tensor& buffer, int64_t rows) { return aten::narrow(buffer, 0, 0, rows); }
+
+// v [rows, T, D] times basis [D, D], written into out [rows, T, D] (one GEMM).
+Tensor rotate_into(const Tensor& out, const Tensor& v, const Tensor& basis) {
+  const int64_t rows = v.size(0), T = v.size(1), D = v.size(2);
+  aten::mm_out(aten::view(out, {rows * T, D}), aten::reshape(v, {rows * T, D}), basis);
+  return out;
+}
+
+}  // namespace
+
+Workspace make_workspace(const Problem& p, int64_t rows) {
+  Workspace w;
+  if (rotates_a_first(p)) w.a_rot = empty_like_shape(p.a, {rows, p.T, p.Din});
+  if (rotates_g_first(p)) w.g_rot = empty_like_shape(p.a, {rows, p.T, p.Dout});
+  w.M = empty_like_shape(p.a, {rows, p.Dout, p.Din});
+  if (p.basis_a.has_value() && !rotates_a_first(p)) w.M_rot = empty_like_shape(p.a, {rows, p.Dout, p.Din});
+  return w;
+}
+
+Tensor rotated_gradients(const Problem& p, int64_t n0, int64_t rows, const Workspace& w) {
   const Tensor a = aten::narrow(p.a, 0, n0, rows), g = aten::narrow(p.g, 0, n0, rows);
-  Tensor M = aten::bmm(aten::transpose(rotate_g_first ? rotate(g, p.basis_g) : g, 1, 2),
-                 rotate_a_first ? rotate(a, p.basis_a) : a);  // [rows, Dout, Din]
-  if (p.basis_a.has_value() && !rotate_a_first) M = aten::matmul(M, *p.basis_a);
-  if (p.basis_g.has_value() && !rotate_g_first) M = aten::matmul(aten::t(*p.basis_g), M);
-  return aten::contiguous(M);
+  const Tensor a_used = rotates_a_first(p) ? rotate_into(head(w.a_rot, rows), a, *p.basis_a) : a;
+  const Tensor g_used = rotates_g_first(p) ? rotate_into(head(w.g_rot, rows), g, *p.basis_g) : g;
+  Tensor M = head(w.M, rows);  // [rows, Dout, Din]
+  aten::bmm_out(M, aten::transpose(g_used, 1, 2), a_used);
+  if (p.basis_a.has_value() && !rotates_a_first(p)) {
+    const Tensor rotated = head(w.M_rot, rows);
+    aten::mm_out(aten::view(rotated, {rows * p.Dout, p.Din}), aten::view(M, {rows * p.Dout, p.Din}), *p.basis_a);
+    M = rotated;
+  }
+  if (p.basis_g.has_value() && !rotates_g_first(p)) M = aten::contiguous(aten::matmul(aten::t(*p.basis_g), M));
+  return M;
 }
 
 }  // namespace ood_ext::curvature

@@ -44,8 +44,8 @@ std::string concat(const Args&... args) {
 }  // namespace ood_ext
 
 // Throws std::runtime_error(concat(message...)) unless cond holds.
-#define OOD_CHECK(cond, ...)                                     \
-  do {                                                           \
+#define OOD_CHECK(cond, ...)                                               \
+  do {                                                                     \
     if (!(cond)) throw std::runtime_error(::ood_ext::concat(__VA_ARGS__)); \
   } while (0)
 
@@ -81,10 +81,10 @@ inline Tensor zeros_like_shape(const Tensor& like, const Shape& shape, std::opti
 // of the same name, which argument-dependent lookup would then make ambiguous.
 namespace aten {
 
-// views: narrow, select and view of a contiguous tensor are built directly on t's storage
-// (aoti_torch__reinterpret_tensor, ~0.1 µs) rather than through the dispatcher (~1 µs), since
-// the drivers take several per chunk.
-// The view of t's storage with these sizes and strides, `offset` elements after t's first element.
+// Views: narrow, select and view of a contiguous tensor are built directly on t's storage
+// (aoti_torch__reinterpret_tensor, ~0.1 µs) rather than through the dispatcher (~1 µs): the
+// drivers take several per chunk. strided_view: the view of t's storage with these sizes and
+// strides, starting `offset` elements after t's first element.
 Tensor strided_view(const Tensor& t, const Shape& sizes, const Shape& strides, int64_t offset);
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
 Tensor select(const Tensor& t, int64_t dim, int64_t index);
@@ -145,7 +145,7 @@ class DeviceGuardFor {
 };
 
 // ---- host side ----------------------------------------------------------------------------
-// A contiguous float64 copy on the CPU (for small per-class vectors).
+// t as a contiguous float64 CPU tensor (t itself when it already is one): small per-class vectors.
 inline Tensor host_doubles(const Tensor& t) {
   return aten::contiguous(aten::to_cpu(aten::to_dtype(t, ScalarType::Double)));
 }

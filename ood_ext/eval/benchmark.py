@@ -126,6 +126,16 @@ def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[
     return train, test, sets
 
 
+def _images_per_set(method, profile) -> Optional[int]:
+    """How many images of each set the method scores (None: all)."""
+    return method.images_per_set[profile.name] if method.images_per_set else None
+
+
+def _fit_images(method, profile) -> Optional[int]:
+    """How many ID training images the method is fitted on (None: all)."""
+    return method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
+
+
 def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict, show: bool) -> progress.Plan:
     """The run's stages: each model to train (image-epochs), each method's fit and scoring (images)."""
     plan = progress.Plan(enabled=show)
@@ -135,9 +145,7 @@ def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, set
         plan.expect(f"train {kind}", "train", images * getattr(settings, "epochs", 1))
     methods = registry.methods()
     for name in config.methods:
-        method = methods[name]
-        cap = method.images_per_set[profile.name] if method.images_per_set else None
-        fit = method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
+        cap, fit = _images_per_set(methods[name], profile), _fit_images(methods[name], profile)
         plan.expect(f"fit {name}", "fit", min(len(train), fit or len(train)))
         plan.expect(f"score {name}", "score", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))
     return plan
@@ -167,7 +175,6 @@ def run(config: BenchmarkConfig) -> dict:
         "machine": {"device": str(device), "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
                     "platform": platform.platform(), "cores": os.cpu_count(), "processes": distributed.world_size()},
         "id": {"train_size": len(train), "test_size": len(test), "classes": list(train.classes or [])},
-        "id_test_size": len(test),
         "models": model_info,
         "methods": method_info,
         "metrics": grid_metrics(scored),
@@ -204,9 +211,8 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
     for name in config.methods:
         method = methods[name]
         inputs = kinds[method.models[0]].inputs
-        cap = method.images_per_set[profile.name] if method.images_per_set else None
-        fit_size = method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
-        fit_data, held_back = train.split(fit_size, config.seed + seeds.FIT_SUBSET)
+        cap = _images_per_set(method, profile)
+        fit_data, held_back = train.split(_fit_images(method, profile), config.seed + seeds.FIT_SUBSET)
         torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
         detector = method.detector(ctx)
         detector.progress = show

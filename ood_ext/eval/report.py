@@ -75,17 +75,17 @@ def summary_table(results: dict) -> list[str]:
 def write_report(out: Path, results: dict, figures: list[str]) -> None:
     """report.md and results.json in `out`."""
     write_text(out / "results.json", json.dumps(results, indent=2))
-    cfg, data = results["config"], results.get("id", {})
+    cfg, data = results["config"], results["id"]
     heldout = cfg.get("heldout_classes")
     known = (f"its {len(data['classes'])} known classes ({', '.join(data['classes'])})" if data.get("classes")
              else "all of it")
+    held_out_sets = sorted({s for sets in results["metrics"].values() for s in sets if s.startswith("heldout-")})
+    held_out = (f"; class(es) {', '.join(map(str, heldout))} held out as the OOD set "
+                + ", ".join(f"`{s}`" for s in held_out_sets)) if heldout else ""
     lines = [f"# OOD benchmark: {cfg['id']} (profile {cfg['profile']})", "",
-             f"In-distribution: {cfg['id']}, {known}"
-             + (f"; class(es) {', '.join(map(str, heldout))} held out as the OOD set "
-                + ", ".join(f"`{s}`" for s in results["metrics"][next(iter(results["metrics"]))]
-                            if s.startswith("heldout-")) if heldout else "") + ". "
-             f"Sizes: {data.get('train_size', '?')} ID training images (models train on at most these; each "
-             f"trainer's own cap is in its settings), {results['id_test_size']} ID test images, up to "
+             f"In-distribution: {cfg['id']}, {known}{held_out}. "
+             f"Sizes: {data['train_size']} ID training images (models train on at most these; each "
+             f"trainer's own cap is in its settings), {data['test_size']} ID test images, up to "
              f"{cfg['ood_samples'] or 'all'} images per OOD set; "
              + ("the papers' scale (all the data, the papers' model sizes and epochs, for a GPU)."
                 if cfg["profile"] == "full" else

@@ -9,6 +9,11 @@ METRICS = [("auroc", "AUROC (%) ↑"), ("aupr_in", "AUPR-In (%) ↑"), ("aupr_ou
            ("fpr95", "FPR@95TPR (%) ↓")]
 
 
+def _cell(value: float, best: float) -> str:
+    """A percentage, bold when it is the best."""
+    return f"**{100 * value:.1f}**" if value == best else f"{100 * value:.1f}"
+
+
 def metric_table(grid: dict, metric: str, lower_is_better: bool) -> list[str]:
     """Markdown rows: one per OOD set, one column per method, the best of each row in bold,
     and a closing mean row."""
@@ -22,7 +27,7 @@ def metric_table(grid: dict, metric: str, lower_is_better: bool) -> list[str]:
             values = [grid[m][name][metric] if name in grid[m] else None for m in methods]
         present = [v for v in values if v is not None]
         best = (min if lower_is_better else max)(present) if present else None
-        cells = ["–" if v is None else (f"**{100 * v:.1f}**" if v == best else f"{100 * v:.1f}") for v in values]
+        cells = ["–" if v is None else _cell(v, best) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -40,12 +45,6 @@ QUALITY = [("test_accuracy", lambda v: f"accuracy {100 * v:.1f} %"),
 def quality(info: dict) -> str:
     """The model's quality figure, e.g. 'accuracy 91.2 %', or '–'."""
     return next((show(info[key]) for key, show in QUALITY if key in info), "–")
-
-
-def _cell(value: float, best: float) -> str:
-    """A percentage, bold when it shows the same as the best."""
-    text = f"{100 * value:.1f}"
-    return f"**{text}**" if text == f"{100 * best:.1f}" else text
 
 
 def summary_table(results: dict) -> list[str]:

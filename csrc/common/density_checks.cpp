@@ -44,17 +44,4 @@ void check_density_backward(const char* op, const Tensor& grad, const Tensor& x,
   }
 }
 
-Tensor class_constants(const Tensor& log_sum, double scale, double offset, const OptionalTensor& log_weights,
-                       const Tensor& x) {
-  const Tensor sums = host_doubles(log_sum);
-  const Tensor weights = log_weights.has_value() ? host_doubles(*log_weights) : Tensor();
-  Tensor host = host_empty({sums.numel()});
-  double* c = host.mutable_data_ptr<double>();
-  for (int64_t i = 0; i < sums.numel(); ++i) {
-    c[i] = scale * (sums.const_data_ptr<double>()[i] + offset);
-    if (log_weights.has_value()) c[i] += weights.const_data_ptr<double>()[i];
-  }
-  return aten::to_device_of(host, x);
-}
-
 }  // namespace ood_ext

@@ -1,4 +1,5 @@
 // Argument checks and per-class constants of the diagonal Gaussian op.
+#include "../../common/class_constants.h"
 #include "diag_gaussian_impl.h"
 
 namespace ood_ext::diag_gaussian {

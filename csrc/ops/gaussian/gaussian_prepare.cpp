@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../../common/class_constants.h"
 #include "gaussian_impl.h"
 
 namespace ood_ext::gaussian {

@@ -109,6 +109,17 @@ def test_non_contiguous_inputs(device):
     torch.testing.assert_close(got, want)
 
 
+@pytest.mark.parametrize("strategy", ["auto", "pairs", "chunked"])
+def test_single_position_with_unfold_strides(strategy, device):
+    """T = 1 as F.unfold(...).transpose(1, 2) lays it out: strides (Din, 1, 1), which do not chain."""
+    a, g, basis_a, basis_g, w = random_problem(6, 1, 5, 4, torch.float64)
+    unfolded = a.as_strided(a.shape, (5, 1, 1))
+    torch.testing.assert_close(curvature_quadratic_form(unfolded, g, w, basis_a, basis_g, strategy),
+                               ref.curvature_quadratic_form(a, g, w, basis_a, basis_g))
+    torch.testing.assert_close(curvature_eigen_correction(unfolded, g, basis_a, basis_g, strategy),
+                               ref.curvature_eigen_correction(a, g, basis_a, basis_g))
+
+
 def test_large_batch_spans_many_chunks(device):
     a, g, basis_a, basis_g, w = random_problem(300, 30, 40, 32, torch.float64)
     torch.testing.assert_close(curvature_quadratic_form(a, g, w, basis_a, basis_g),
@@ -130,6 +141,14 @@ def _args(**changes):
     return args
 
 
+def with_value(t, index, value):
+    """t (any layout) with one element set: the checks must find it wherever it lies in memory."""
+    t = t.clone() if t.is_contiguous() else t
+    t[index] = value
+    return t
+
+
+F64 = dict(dtype=torch.float64)
 BAD_INPUTS = [
     (lambda: _args(a=torch.randn(4, 3, dtype=torch.float64)), "a must have 3 dimensions"),
     (lambda: _args(g=torch.randn(3, 2, 5, dtype=torch.float64)), "g has shape .*must be 4"),
@@ -140,6 +159,9 @@ BAD_INPUTS = [
     (lambda: _args(weight=torch.ones(5, 3, dtype=torch.float32)), "dtype"),
     (lambda: _args(basis_a=torch.eye(4, dtype=torch.float64)), "basis_a has shape"),
     (lambda: _args(basis_g=torch.eye(5, dtype=torch.float64) * math.nan), "basis_g contains NaN"),
+    (lambda: _args(basis_a=with_value(torch.eye(3, **F64).T, (2, 1), math.nan)), "basis_a contains NaN"),
+    (lambda: _args(basis_a=with_value(torch.eye(6, **F64)[::2, ::2], (1, 2), math.inf)), "basis_a contains NaN"),
+    (lambda: _args(weight=with_value(torch.ones(3, 5, **F64).T, (4, 0), -1.0)), "non-negative"),
     (lambda: _args(a=torch.full((4, 2, 3), math.inf, dtype=torch.float64)), "a contains NaN or infinite"),
     (lambda: _args(g=torch.randn(4, 2, 5, dtype=torch.float64).index_fill_(2, torch.tensor([1]), math.nan)),
      "g contains NaN or infinite"),

@@ -76,6 +76,25 @@ namespace {
 
 constexpr int64_t kSpan = int64_t{1} << 16;
 
+// t itself when its elements fill one dense block in some dimension order (row-major, a
+// transpose such as eigh's column-major eigenvectors, channels-last), else a contiguous copy: the
+// scans below see every element once either way, and a 2048² basis is not copied on every call.
+Tensor dense_block(const Tensor& t) {
+  const auto sizes = t.sizes();
+  const auto strides = t.strides();
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of the dimensions longer than 1
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] > 1) dims.emplace_back(strides[d], sizes[d]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expected) return aten::contiguous(t);
+    expected *= size;
+  }
+  return t;
+}
+
 // min and max over all elements (NaN propagates into both), as doubles. CPU tensors are scanned
 // in place, in parallel only when large: a check on a small tensor never wakes the thread pool
 // (which costs more than the check after a large parallel GEMM). Other devices reduce there.
@@ -84,7 +103,7 @@ std::pair<double, double> value_range(const Tensor& t) {
     const Tensor lo = host_doubles(aten::amin(t)), hi = host_doubles(aten::amax(t));
     return {lo.const_data_ptr<double>()[0], hi.const_data_ptr<double>()[0]};
   }
-  const Tensor c = aten::contiguous(t);
+  const Tensor c = dense_block(t);
   const int64_t n = c.numel(), spans = (n + kSpan - 1) / kSpan;
   std::vector<double> los(spans, INFINITY), his(spans, -INFINITY);
   std::atomic<bool> saw_nan{false};
@@ -129,7 +148,7 @@ bool all_finite(const Tensor& t) {
     return std::isfinite(lo) && std::isfinite(hi);
   }
   // One vectorised, memory-bound pass (span_finite).
-  const Tensor c = aten::contiguous(t);
+  const Tensor c = dense_block(t);
   std::atomic<bool> finite{true};
   dispatch_floating(c.scalar_type(), "all_finite", [&](auto zero) {
     using T = decltype(zero);

@@ -26,6 +26,24 @@ def test_vae_shapes_and_likelihood_bounds():
     assert (vae.neg_elbo(x, sample=False) > 0).all()
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_vae_decoder_log_prob_is_the_categorical_likelihood_of_each_sub_pixel(channels):
+    """The channels-last decoder and its softmax over adjacent levels against the plain reading:
+    logits [B, 256, C, H, W] made contiguous, log-softmax over dim 1, the target levels picked."""
+    torch.manual_seed(3)
+    vae = ConvVAE(channels, width=4, latent=5).double().eval()
+    x = torch.rand(2, channels, 32, 32, dtype=torch.float64)
+    logits = vae.decode(vae.encode(x)[0])
+    plain = logits.contiguous()
+    levels = (x * 255).round().long()
+    want = torch.log_softmax(plain, 1).gather(1, levels[:, None]).flatten(1).sum(1)
+    torch.testing.assert_close(vae.decoder_log_prob(logits, x), want)
+    torch.testing.assert_close(vae.decoder_log_prob(plain, x), want)
+    grad = torch.autograd.grad(vae.decoder_log_prob(logits, x).sum(), logits)[0]
+    expected = torch.nn.functional.one_hot(levels, 256).movedim(-1, 1) - torch.softmax(plain, 1)
+    torch.testing.assert_close(grad, expected.to(grad.dtype))
+
+
 @pytest.mark.parametrize("layer", [ActNorm(4), InvConv1x1(4), AffineCoupling(4, 6)])
 def test_flow_layers_invert_and_have_exact_log_determinants(layer):
     torch.manual_seed(2)

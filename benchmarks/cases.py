@@ -85,7 +85,21 @@ def curvature(n: int, t: int, d_in: int, d_out: int, dtype=torch.float32):
         "materialised_einsum": materialised,
         "ood_ext_correction": lambda: ops.curvature_eigen_correction(a, g, basis_a, basis_g),
         "materialised_correction": materialised_correction,
+        "flops": curvature_flops(n, t, d_in, d_out),
     }
+
+
+def curvature_flops(n: int, t: int, d_in: int, d_out: int) -> int:
+    """GEMM FLOPs of the cheapest exact form: Σ_t g_t a_tᵀ per sample, and each rotation applied
+    before the sum over t (T·D² per sample) or after it (Dout·Din·D), whichever costs less."""
+    return 2 * n * (t * d_in * d_out + min(t, d_out) * d_in**2 + min(t, d_in) * d_out**2)
+
+
+def matmul_roofline(d: int = 2048):
+    """One large float32 GEMM [d, d] @ [d, d]: the practical GFLOP/s ceiling of this machine."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(d, d, generator=gen), torch.randn(d, d, generator=gen)
+    return {"matmul": lambda: x @ y, "flops": 2 * d**3}
 
 
 def score_norms(levels: int = 10, n: int = 512, shape=(1, 28, 28)):
@@ -118,5 +132,5 @@ def gmm_scoring(n: int = 10000, d: int = 10, c: int = 20):
     }
 
 
-__all__ = ["curvature", "diag_gaussian", "gaussian", "gaussian_vs_sklearn", "gmm_scoring", "reference",
-           "score_norms"]
+__all__ = ["curvature", "curvature_flops", "diag_gaussian", "gaussian", "gaussian_vs_sklearn", "gmm_scoring",
+           "matmul_roofline", "reference", "score_norms"]

@@ -3,7 +3,7 @@
     python benchmarks/run_benchmarks.py [--out benchmarks/results/ops.json] [--rounds 25]
 
 Prints one line per comparison: times (median ms), speed-up (median of per-round ratios),
-and peak memory or bandwidth where the issue asks for them.
+and peak memory, bandwidth or GFLOP/s (beside one large matmul's) where the issues ask for them.
 """
 
 import argparse
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from ood_ext.files import write_text  # noqa: E402
 import cases  # noqa: E402
-from harness import compare, machine, peak_memory_bytes  # noqa: E402
+from harness import compare, machine, median_seconds, peak_memory_bytes  # noqa: E402
 
 
 def run(rounds: int) -> list[dict]:
@@ -45,11 +45,21 @@ def run(rounds: int) -> list[dict]:
     fns = cases.diag_gaussian()
     record("diag_gaussian_log_prob N=4096 C=10 D=256 f32", "torch Normal", fns, "torch_normal", "ood_ext")
 
+    roofline = cases.matmul_roofline()
+    roofline_gflops = roofline["flops"] / (median_seconds(roofline["matmul"], rounds) * 1e9)
+    rows.append(dict(case="matmul 2048x2048 f32 (the practical roofline)", GFLOP_per_s=round(roofline_gflops, 1)))
+    print(f"{rows[-1]['case']:42s} {roofline_gflops:.0f} GFLOP/s", flush=True)
     for label, shape in (("Linear 256->256 T=1", (64, 1, 257, 256)), ("Conv2d 3x3 32->64 14x14 T=196", (64, 196, 289, 64))):
         fns = cases.curvature(*shape)
         record(f"curvature_quadratic_form {label} N=64", "materialised einsum", fns, "materialised_einsum", "ood_ext")
         record(f"curvature_eigen_correction {label} N=64", "materialised einsum", fns, "materialised_correction",
                "ood_ext_correction")
+        for row in rows[-2:]:  # GEMM FLOPs of the cheapest exact form, the same for both ways
+            row["ood_ext_GFLOP_per_s"] = round(fns["flops"] / (row["ood_ext_ms"] * 1e6), 1)
+            row["baseline_GFLOP_per_s"] = round(fns["flops"] / (row["baseline_ms"] * 1e6), 1)
+        print(f"    GFLOP/s: ood_ext {rows[-2]['ood_ext_GFLOP_per_s']} / {rows[-1]['ood_ext_GFLOP_per_s']}, "
+              f"materialised {rows[-2]['baseline_GFLOP_per_s']} / {rows[-1]['baseline_GFLOP_per_s']} "
+              f"(quadratic form / correction; matmul {roofline_gflops:.0f})", flush=True)
         # In child processes, after the timings (spawning perturbs the parent's next timings).
         rows[-2]["peak_MiB_ood_ext"] = round(peak_memory_bytes("curvature", shape, "ood_ext") / 2**20, 2)
         rows[-2]["peak_MiB_baseline"] = round(peak_memory_bytes("curvature", shape, "materialised_einsum") / 2**20, 2)

@@ -54,7 +54,7 @@ def run(rounds: int) -> list[dict]:
         record(f"curvature_quadratic_form {label} N=64", "materialised einsum", fns, "materialised_einsum", "ood_ext")
         record(f"curvature_eigen_correction {label} N=64", "materialised einsum", fns, "materialised_correction",
                "ood_ext_correction")
-        for row in rows[-2:]:  # GEMM FLOPs of the cheapest exact form, the same for both ways
+        for row in rows[-2:]:  # one count for both ways: the cheapest exact form's GEMM FLOPs
             row["ood_ext_GFLOP_per_s"] = round(fns["flops"] / (row["ood_ext_ms"] * 1e6), 1)
             row["baseline_GFLOP_per_s"] = round(fns["flops"] / (row["baseline_ms"] * 1e6), 1)
         print(f"    GFLOP/s: ood_ext {rows[-2]['ood_ext_GFLOP_per_s']} / {rows[-1]['ood_ext_GFLOP_per_s']}, "

@@ -142,8 +142,8 @@ def _args(**changes):
 
 
 def with_value(t, index, value):
-    """t (any layout) with one element set: the checks must find it wherever it lies in memory."""
-    t = t.clone() if t.is_contiguous() else t
+    """A fresh tensor t (any layout) with one element set: the checks must find it wherever it
+    lies in memory."""
     t[index] = value
     return t
 

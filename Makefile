@@ -38,10 +38,14 @@ INSTALLED := $(VENV)/.installed
 
 install: deps $(INSTALLED)
 
+# animal-mnist is installed last and without its dependencies (only its data are used; it declares
+# tensorflow and pandas): pip checks declared dependencies on every other install and would print
+# a resolver ERROR for them, so it is taken out first when the package is reinstalled.
 $(INSTALLED): $(BIN)/python $(SOURCES)
 	$(BIN)/pip install -q $(TORCH_CPU)
-	$(BIN)/pip install -q --no-deps animal-mnist==0.4
+	$(BIN)/pip uninstall -q -y animal-mnist 2>/dev/null || true
 	$(BIN)/pip install -q ".[test]"
+	$(BIN)/pip install -q --no-deps animal-mnist==0.4
 	touch $@
 
 pytest: install

@@ -3,6 +3,7 @@
     ood-ext benchmark [--id fashion-mnist] [--methods msp,odin,...] [--ood all|set,set,...]
                       [--profile smoke|quick|full] [--out runs/report] [--cache DIR] [--data-root DIR]
                       [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|6,7,8,9|none] [--no-progress]
+                      [--dist-timeout 600]
     ood-ext list      the ID datasets, method families and their methods, OOD sets and profiles
 
 Over N processes (gloo on CPU, NCCL on GPUs; rank 0 writes the report):
@@ -10,7 +11,8 @@ Over N processes (gloo on CPU, NCCL on GPUs; rank 0 writes the report):
     torchrun --nproc_per_node=N -m ood_ext.cli benchmark ...
 
 Options left out take BenchmarkConfig's defaults. Bad arguments print one line to stderr and
-exit with status 2.
+exit with status 2; a process whose peers never arrive or are lost prints one line and exits
+with status 1.
 """
 
 import argparse
@@ -22,7 +24,7 @@ from . import distributed
 from . import methods as registry
 from .data import datasets
 from .eval import catalog
-from .eval.benchmark import BenchmarkConfig, BenchmarkError, run
+from .eval.benchmark import MAX_SEED, BenchmarkConfig, BenchmarkError, run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +34,26 @@ class _Parser(argparse.ArgumentParser):
 
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"--seed must be in [0, {MAX_SEED}], got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"--dist-timeout must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _heldout(text: str) -> Optional[tuple[int, ...]]:
@@ -60,11 +82,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--cache", type=Path, help="trained-model cache (default <out>/../cache)")
     b.add_argument("--data-root", type=Path, help="folder with datasets ($OOD_EXT_DATA also works)")
     b.add_argument("--device", help=f"auto, cpu or cuda[:N] (default {defaults.device})")
-    b.add_argument("--seed", type=int, help=f"(default {defaults.seed})")
+    b.add_argument("--seed", type=_seed, help=f"0 to {MAX_SEED} (default {defaults.seed})")
     b.add_argument("--heldout-class", "--heldout-classes", dest="heldout_classes", type=_heldout,
                    help="class(es) left out of training as an extra OOD set (one: leave-one-class-out; several, "
                    "e.g. 6,7,8,9: open-set recognition), or 'none' (default "
                    f"{','.join(map(str, defaults.heldout_classes))})")
+    b.add_argument("--dist-timeout", dest="dist_timeout", type=_seconds, metavar="SECONDS",
+                   help="under torchrun: how long a process waits for its peers, at start-up and in any one "
+                   f"exchange, before it exits with an error naming the missing ones (default {defaults.dist_timeout:g})")
     b.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress lines or bars (off a terminal, progress is one line per stage and epoch)")
     sub.add_parser("list", help="list the ID datasets, methods and OOD sets")
@@ -91,12 +116,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = BenchmarkConfig(**args)  # the parser's destinations are BenchmarkConfig's fields
     if config.ood == ["all"]:
         config.ood = list(catalog.ALL_OOD[config.id])
-    distributed.init_from_environment()  # under torchrun: one process of a group
     try:
+        distributed.init_from_environment(config.dist_timeout)  # under torchrun: one process of a group
         results = run(config)
     except BenchmarkError as exc:
         print(f"ood-ext: error: {exc}", file=sys.stderr)
         return 2
+    except distributed.PeerError as exc:
+        print(f"ood-ext: error: {exc}", file=sys.stderr)
+        return 1
     if distributed.is_main():
         print(f"wrote {config.out / 'report.md'} ({results['elapsed_seconds']:.0f} s, "
               f"{distributed.world_size()} process{'es' if distributed.active() else ''})")

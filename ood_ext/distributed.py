@@ -12,6 +12,7 @@ pass gives the single-process result up to the order of float64 additions.
 
 import datetime
 import os
+import socket
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence, TypeVar
@@ -26,9 +27,13 @@ _seconds_in_collectives = [0.0]
 
 @contextmanager
 def _timed() -> Iterator[None]:
+    """Around every collective: its time is counted, and a failure (a peer lost, a timeout)
+    becomes one PeerError line instead of the backend's traceback."""
     start = time.perf_counter()
     try:
         yield
+    except (RuntimeError, dist.DistError) as exc:
+        raise PeerError(f"rank {rank()}: lost the other processes during a collective ({_first_line(exc)})") from None
     finally:
         _seconds_in_collectives[0] += time.perf_counter() - start
 
@@ -56,18 +61,81 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def init_from_environment() -> bool:
+DEFAULT_TIMEOUT = 600.0  # seconds: start-up, and any one collective
+
+
+class PeerError(RuntimeError):
+    """The other processes of the group did not arrive, or were lost: one line saying which."""
+
+
+def init_from_environment(timeout: float = DEFAULT_TIMEOUT) -> bool:
     """Join the process group described by torchrun's environment (RANK, WORLD_SIZE,
     MASTER_ADDR, MASTER_PORT): NCCL when CUDA is available, gloo otherwise; each process on
-    the GPU LOCAL_RANK. Returns False (and does nothing) outside such an environment."""
+    the GPU LOCAL_RANK. Returns False (and does nothing) outside such an environment.
+
+    Every wait is bounded by `timeout` seconds: reaching the store (rank 0's, or torchrun's
+    agent's), every rank's arrival, and afterwards each collective. A rank whose peers do not all
+    arrive in time raises PeerError naming the missing ranks."""
     if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) < 2 or dist.is_initialized():
         return dist.is_initialized()
+    if not timeout > 0:
+        raise ValueError(f"the distributed timeout must be a positive number of seconds, got {timeout}")
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    # Ranks wait at a barrier while rank 0 trains a model: allow long trainings.
-    dist.init_process_group(backend, timeout=datetime.timedelta(hours=24))
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    store = _rendezvous(rank, world, timeout)
+    dist.init_process_group(backend, store=store, rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=timeout))
     return True
+
+
+def _rendezvous(rank: int, world: int, timeout: float) -> dist.Store:
+    """The group's store, once every rank has announced itself in it (within `timeout` s).
+    Under torchrun's agent (TORCHELASTIC_USE_AGENT_STORE) the agent hosts the store and every
+    rank is a client, as torch's own env:// rendezvous does; otherwise rank 0 hosts it."""
+    host, port = os.environ.get("MASTER_ADDR", "127.0.0.1"), int(os.environ.get("MASTER_PORT", "29500"))
+    agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == str(True)
+    deadline = time.monotonic() + timeout
+    hosting = rank == 0 and not agent
+    owner = "torchrun's agent" if agent else "rank 0"
+    # A client first waits for the store's port itself: c10d's own retries log a line per attempt.
+    if not hosting and not _reachable(host, port, deadline):
+        raise PeerError(f"rank {rank}: {owner} is missing: its store at {host}:{port} did not answer within "
+                        f"{timeout:g} s (--dist-timeout)")
+    try:
+        store = dist.TCPStore(host, port, world, is_master=hosting,
+                              timeout=datetime.timedelta(seconds=max(deadline - time.monotonic(), 1.0)),
+                              wait_for_workers=False)
+    except (RuntimeError, dist.DistError) as exc:
+        raise PeerError(f"rank {rank}: could not open the store at {host}:{port} ({_first_line(exc)})") from None
+    if agent:
+        store = dist.PrefixStore(f"/worker/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+    store.set(f"ood_ext/arrived/{rank}", "1")
+    while True:
+        missing = [r for r in range(world) if not store.check([f"ood_ext/arrived/{r}"])]
+        if not missing:
+            return store
+        if time.monotonic() > deadline:
+            raise PeerError(f"rank {rank}: rank(s) {', '.join(map(str, missing))} of {world} did not arrive within "
+                            f"{timeout:g} s (--dist-timeout)")
+        time.sleep(0.05)
+
+
+def _reachable(host: str, port: int, deadline: float) -> bool:
+    """Whether a TCP connection to host:port succeeds before `deadline` (time.monotonic)."""
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _device() -> torch.device:
@@ -186,8 +254,9 @@ def shard_batch(batch):
 
 def barrier() -> None:
     if active():
-        dist.barrier()
+        with _timed():
+            dist.barrier()
 
 
-__all__ = ["active", "all_reduce_sum", "average_", "barrier", "broadcast_module_", "broadcast", "collective_seconds", "gather", "init_from_environment",
+__all__ = ["DEFAULT_TIMEOUT", "PeerError", "active", "all_reduce_sum", "average_", "barrier", "broadcast_module_", "broadcast", "collective_seconds", "gather", "init_from_environment",
            "is_main", "map_sharded", "maximum", "rank", "shard", "shard_batch", "shard_size", "total_count", "world_size"]

@@ -6,6 +6,7 @@ link planted at the destination is replaced, not followed, and a crash leaves th
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -50,6 +51,21 @@ def save_torch(obj: Any, path: Path) -> None:
 def save_figure(figure, path: Path, **savefig_kwargs) -> None:
     """A matplotlib figure as PNG, atomically."""
     write_atomic(path, lambda f: figure.savefig(f, format="png", **savefig_kwargs))
+
+
+def write_folder(folder: Path, fill: Callable[[Path], Any]) -> None:
+    """Write a set of files as one unit: fill(staging) writes them into a fresh staging folder
+    beside `folder`; only when it returns are they renamed into `folder` (each replacing the file
+    of that name, never following a link). If fill raises, `folder` is left unchanged."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".staging"))
+    try:
+        fill(staging)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def check_writable(folder: Path) -> None:

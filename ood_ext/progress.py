@@ -4,7 +4,7 @@ batch bars that redraw in place only on a terminal.
 On a terminal (stderr is a TTY) batch loops show tqdm bars; anywhere else (a log file, CI)
 nothing redraws. A `Plan` knows the stages of a run and how much work each is (images to train
 on, fits, sets to score); each finished stage or epoch prints a line with the time elapsed and an
-estimate of the time left, from the rate measured so far on stages of the same type.
+estimate of the time left (see Plan for how stages not yet measured are charged).
 """
 
 import sys
@@ -43,34 +43,48 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+# Conservative seconds per unit of work for a stage type nothing has measured yet (the slowest
+# model kinds and methods of the quick profile on a 2-core CPU): an early estimate errs long.
+DEFAULT_RATES = {"train": 0.01, "fit": 0.05, "score": 0.1}
+
+
 @dataclass
 class Plan:
     """The stages of a run, each of a type ("train", "fit", "score") and an amount of work (images,
     or image-epochs for training). `expect` each before the run, then `begin` / `finish` each;
-    training reports its epochs in between (`epoch_done`). The time left charges each unfinished
-    stage the seconds per unit of work measured so far on its type (on all types, for a type not
-    yet measured)."""
+    training reports its epochs in between (`epoch_done`).
+
+    The time left charges each unfinished stage, in this order of preference: its own rate once
+    part of it is done; the seconds it took in an earlier run (`expect(..., seconds=)`, e.g. from
+    stored timings); otherwise the larger of its type's rate measured so far and the type's
+    conservative DEFAULT_RATES. While any stage is charged that way the line says the figure is a
+    guess."""
 
     enabled: bool = True
-    stages: dict = field(default_factory=dict)  # name → [type, work still to do]
+    stages: dict = field(default_factory=dict)  # name → [type, work still to do, work in all, prior seconds]
     measured: dict = field(default_factory=dict)  # type → (seconds, units) done
+    own: dict = field(default_factory=dict)  # stage → (seconds, units) done
     started: float = field(default_factory=lambda: time.perf_counter())
     current: Optional[str] = None
     clock: float = field(default_factory=lambda: time.perf_counter())
+    begun: float = 0.0  # when the current stage began
     finished: int = 0
+    durations: dict = field(default_factory=dict)  # finished stage → (seconds, work)
 
-    def expect(self, name: str, stage_type: str, work: float) -> None:
-        self.stages[name] = [stage_type, float(work)]
+    def expect(self, name: str, stage_type: str, work: float, seconds: Optional[float] = None) -> None:
+        self.stages[name] = [stage_type, float(work), float(work), seconds]
 
     def begin(self, name: str) -> None:
         self.current, self.clock = name, time.perf_counter()
+        self.begun = self.clock
 
     def advance(self, work: float, text: str) -> None:
         """Part of the current stage is done (`work` units): charge its time, print a line."""
         now = time.perf_counter()
-        stage = self.stages.setdefault(self.current, ["other", 0.0])
-        seconds, units = self.measured.get(stage[0], (0.0, 0.0))
-        self.measured[stage[0]] = (seconds + now - self.clock, units + work)
+        stage = self.stages.setdefault(self.current, ["other", 0.0, 0.0, None])
+        for table, key in ((self.measured, stage[0]), (self.own, self.current)):
+            seconds, units = table.get(key, (0.0, 0.0))
+            table[key] = (seconds + now - self.clock, units + work)
         stage[1] = max(0.0, stage[1] - work)
         self.clock = now
         self._line(text)
@@ -82,16 +96,32 @@ class Plan:
             self.advance(work, text)
         else:
             self._line(text)
-        self.stages[self.current][1] = 0.0
+        stage = self.stages[self.current]
+        self.durations[self.current] = (time.perf_counter() - self.begun, stage[2])
+        stage[1] = 0.0
         self.current = None
 
+    def _estimate(self, name: str) -> tuple[float, bool]:
+        """(seconds left for a stage, whether that figure is a guess)."""
+        stage_type, left, total, prior = self.stages[name]
+        if left <= 0:
+            return 0.0, False
+        seconds, units = self.own.get(name, (0.0, 0.0))
+        if units > 0:
+            return left * seconds / units, False
+        if prior is not None:
+            return prior * (left / total if total else 1.0), False
+        seconds, units = self.measured.get(stage_type, (0.0, 0.0))
+        rate = max(seconds / units if units else 0.0, DEFAULT_RATES.get(stage_type, max(DEFAULT_RATES.values())))
+        return left * rate, True
+
     def remaining(self) -> str:
-        rates = {t: s / u for t, (s, u) in self.measured.items() if u > 0}
-        if not rates:
-            return "estimating the time left"
-        fallback = sum(rates.values()) / len(rates)
-        left = sum(rates.get(t, fallback) * work for t, work in self.stages.values())
-        return f"about {duration(left)} left" if left > 0 else "finishing"
+        estimates = [self._estimate(name) for name in self.stages]
+        left = sum(seconds for seconds, _ in estimates)
+        if left <= 0:
+            return "finishing"
+        guess = " (a guess: some stages not measured yet)" if any(g for _, g in estimates) else ""
+        return f"about {duration(left)} left{guess}"
 
     def _line(self, text: str) -> None:
         if self.enabled:

@@ -32,7 +32,13 @@ def run_cli(capsys, *argv):
     (["benchmark", "--profile", "huge"], "unknown profile 'huge'"),
     (["benchmark", "--device", "tpu"], "device must be"),
     (["benchmark", "--heldout-class", "first"], "expected class indices"),
-    (["benchmark", "--seed", "x"], "invalid int value"),
+    (["benchmark", "--seed", "x"], "--seed must be an integer, got 'x'"),
+    (["benchmark", "--seed", "99999999999999999999"], "--seed must be in [0, 2147483647]"),
+    (["benchmark", "--seed", "-5"], "--seed must be in [0, 2147483647], got -5"),
+    (["benchmark", "--ood", ""], "--ood names no set"),
+    (["benchmark", "--ood", " , "], "--ood names no set"),
+    (["benchmark", "--dist-timeout", "0"], "--dist-timeout must be a positive number of seconds"),
+    (["benchmark", "--dist-timeout", "inf"], "--dist-timeout must be a positive number of seconds"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_arguments_give_one_line_and_status_2(capsys, tmp_path, argv, message):
@@ -174,12 +180,93 @@ def _nan_weights(path):
     save_model(model, path)
 
 
+def _shared_nest(depth=60):
+    nest = {}
+    for _ in range(depth):
+        nest = {"a": nest, "b": nest}
+    return nest
+
+
+def _with(**entries):
+    def write(path):
+        model = smoke_classifier()
+        saved = {"config": model.config, "state": model.state_dict(), "meta": {"epochs": 1}}
+        torch.save(saved | entries, path)
+    return write
+
+
+def _state_with(change):
+    def write(path):
+        model = smoke_classifier()
+        state = model.state_dict()
+        change(state)
+        torch.save({"config": model.config, "state": state, "meta": {}}, path)
+    return write
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("payload ran",))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name,write,message", [
+    (CACHED, _with(config=_shared_nest()), "content is nested more than 12 levels deep"),
+    (CACHED, _with(config={"width": [_shared_nest(8)] * 4}), r"config\['width'\] is a list, not a plain value"),
+    (CACHED, _with(meta=_shared_nest()), "nested more than"),
+    (CACHED, _with(meta=None), "metadata is a NoneType, not a dict of plain values"),
+    (CACHED, _with(meta="text"), "metadata is a str, not a dict"),
+    (CACHED, _with(meta={"epochs": [1, 2]}), r"metadata\['epochs'\] is a list"),
+    (CACHED, _with(meta={"loss": float("nan")}), r"metadata\['loss'\] is nan"),
+    (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save(
+        {"modules": _shared_nest(), "optimizers": {}, "schedulers": {}, "step_schedulers": {}, "epoch": 0,
+         "history": []}, p), "nested more than"),
+    (CACHED, _state_with(lambda s: s.update(extra=torch.ones(1))), "unexpected extra"),
+    (CACHED, _state_with(lambda s: [s.pop(k) for k in list(s)[:5]]),
+     r"missing stem\.0\.weight, .* and 2 more"),
+    (CACHED, _state_with(lambda s: s.update({"fc.weight": torch.ones(2, 2)})),
+     r"wrong fc\.weight tensor\[2, 2\] torch\.float32 \(expected \[\d+, \d+\]\)"),
+    (CACHED, lambda p: torch.save(Payload(), p), r"not a checkpoint ood_ext wrote \(it holds objects other than tensors"),
+])
+def test_a_crafted_cache_entry_is_one_bounded_line(capsys, tmp_path, name, write, message):
+    path = tmp_path / "runs" / "cache" / name
+    path.parent.mkdir(parents=True)
+    write(path)
+    code, out, err = run_digits(capsys, tmp_path)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert len(err) < 700 and "weights_only" not in err and "payload ran" not in out + err, err
+    assert str(path) in err and "(delete it to retrain)" in err and re.search(message, err), err
+    assert not (tmp_path / "runs" / "report" / "report.md").exists(), "refused before any report is written"
+
+
+@pytest.mark.timeout(300)
+def test_a_failed_run_leaves_the_report_folder_unchanged(capsys, tmp_path, monkeypatch):
+    from ood_ext.eval import report
+
+    out = tmp_path / "runs" / "report"
+    out.mkdir(parents=True)
+    (out / "report.md").write_text("old report")
+    monkeypatch.setattr(report, "write_text", _fail_on("report.md", report.write_text))
+    code, _, err = run_digits(capsys, tmp_path)
+    assert code == 2 and err.count("\n") == 1 and "cannot write the report" in err and "simulated failure" in err
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"] and (out / "report.md").read_text() == "old report"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".report.")], "no staging folder left"
+
+
+def _fail_on(name, write):
+    def failing(path, text):
+        if path.name == name:
+            raise OSError("simulated failure")
+        write(path, text)
+    return failing
+
+
 @pytest.mark.parametrize("name,write,message", [
     (CACHED, lambda p: torch.save({"modules": {}}, p), "not an ood_ext model file .*config"),
     (CACHED, lambda p: torch.save([1, 2], p), "not an ood_ext model file .*found list"),
     (CACHED, _wrong_shapes, "the saved model does not fit ResNetClassifier"),
     (CACHED, _nan_weights, "NaN or infinite values in fc.weight"),
-    (CACHED, lambda p: p.write_bytes(b"garbage"), "not a readable ood_ext checkpoint"),
+    (CACHED, lambda p: p.write_bytes(b"garbage"), "not a checkpoint ood_ext wrote"),
     (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save({"config": 1}, p),
      "not an ood_ext training checkpoint"),
     (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save(

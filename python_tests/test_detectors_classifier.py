@@ -141,7 +141,8 @@ def test_tied_covariance_fit_at_d256_against_numpy(device):
     rng = np.random.default_rng(0)
     f = rng.normal(size=(3000, 256)) @ rng.normal(size=(256, 256)) * 0.1 + 5
     labels = rng.integers(0, 10, 3000)
-    means, cov = class_means_and_tied_covariance(torch.tensor(f), torch.tensor(labels))
+    classes, means, cov = class_means_and_tied_covariance(torch.tensor(f), torch.tensor(labels))
+    assert classes.tolist() == list(range(10))
     np_means = np.stack([f[labels == c].mean(0) for c in range(10)])
     centred = f - np_means[labels]
     np.testing.assert_allclose(means.cpu().numpy(), np_means, rtol=1e-12, atol=1e-12)

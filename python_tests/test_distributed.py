@@ -220,3 +220,70 @@ def test_data_parallel_training_equals_one_process(tmp_path):
     for name in one:
         torch.testing.assert_close(two[name], one[name], rtol=1e-9, atol=1e-12, msg=name)
     assert (tmp_path / "two.pt.checkpoint").exists(), "rank 0 wrote the checkpoint"
+
+
+# ----- peers that never arrive or are lost: one line, within the timeout -------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank_env(rank: int, port: int) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHELASTIC")}
+    return env | {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(WORLD), "MASTER_ADDR": "127.0.0.1",
+                  "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1"}
+
+
+def _benchmark_argv(tmp_path, *extra):
+    import sys
+
+    return [sys.executable, "-m", "ood_ext.cli", "benchmark", "--id", "digits", "--profile", "smoke", "--methods",
+            "mahalanobis,msp", "--ood", "noise", "--heldout-class", "none", "--cache", str(tmp_path / "cache"),
+            "--out", str(tmp_path / "report"), *extra]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("rank,missing", [(1, "rank 0"), (0, "rank(s) 1 of 2 did not arrive")])
+def test_a_rank_whose_peers_never_arrive_exits_with_one_line_within_the_timeout(tmp_path, rank, missing):
+    import subprocess
+    import time
+
+    started = time.monotonic()
+    run = subprocess.run(_benchmark_argv(tmp_path, "--dist-timeout", "4", "--no-progress"), capture_output=True,
+                         text=True, timeout=100, env=_rank_env(rank, _free_port()))
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("ood-ext: error:") and missing in run.stderr
+    assert "within 4 s (--dist-timeout)" in run.stderr
+    assert time.monotonic() - started < 4 + 30, "well within the timeout plus start-up"
+
+
+@pytest.mark.timeout(300)
+def test_a_peer_lost_mid_run_leaves_the_survivor_one_line(tmp_path):
+    import subprocess
+
+    port = _free_port()
+    survivor = subprocess.Popen(_benchmark_argv(tmp_path, "--dist-timeout", "60"), stderr=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, text=True, env=_rank_env(0, port))
+    peer = subprocess.Popen(_benchmark_argv(tmp_path, "--dist-timeout", "60"), stderr=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, env=_rank_env(1, port))
+    lines = []
+    try:
+        for line in survivor.stderr:  # rank 0's progress: the classifier trained over both ranks
+            lines.append(line)
+            if ": epoch 1/" in line:
+                peer.kill()
+                break
+        lines += survivor.stderr.readlines()
+        code = survivor.wait(timeout=200)
+    finally:
+        for process in (survivor, peer):
+            process.kill()
+    others = [line for line in lines if not line.startswith("[")]
+    assert code == 1, "".join(lines)
+    assert len(others) == 1 and others[0].startswith("ood-ext: error: rank 0: lost the other processes"), lines

@@ -11,22 +11,39 @@ def test_durations_read_naturally():
     assert [progress.duration(s) for s in (0.4, 42, 185, 3720)] == ["0s", "42s", "3m05s", "1h02m"]
 
 
-def test_time_left_charges_each_stage_the_rate_of_its_type(monkeypatch):
-    clock = iter([0.0, 0.0, 0.0, 10.0, 10.0, 12.0])  # Plan(): started, clock; begin; finish; begin; finish
+def test_time_left_charges_unmeasured_stages_conservatively_and_says_it_is_a_guess(monkeypatch):
+    clock = iter([0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 12.0, 12.0, 12.0])  # Plan(): 2; begin: 1; finish: 2
     monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
     plan = progress.Plan(enabled=False)
     plan.expect("train a", "train", 100)
     plan.expect("train b", "train", 300)
     plan.expect("fit x", "fit", 50)
-    assert plan.remaining() == "estimating the time left"
+    plan.expect("score x", "score", 1000, seconds=20.0)  # what an earlier run measured
+    rates = progress.DEFAULT_RATES
+    # Nothing measured: each stage at its type's conservative rate, the stored one at its timing.
+    want = 400 * rates["train"] + 50 * rates["fit"] + 20
+    assert plan.remaining() == f"about {progress.duration(want)} left (a guess: some stages not measured yet)"
     plan.begin("train a")  # t = 0
-    plan.finish("a trained", work=100)  # t = 10: 0.1 s per training unit
-    # b: 300 units at 0.1 s; x: no fit measured yet, so the mean rate over the types seen (0.1 s).
-    assert plan.remaining() == "about 35s left"
+    plan.finish("a trained", work=100)  # t = 10: 0.1 s per training unit, slower than the default
+    want = 300 * 0.1 + 50 * rates["fit"] + 20
+    assert plan.remaining() == f"about {progress.duration(want)} left (a guess: some stages not measured yet)"
     plan.begin("fit x")  # t = 10
-    plan.finish("x fitted", work=50)  # t = 12: 0.04 s per fit unit
-    assert plan.remaining() == "about 30s left"
-    assert plan.finished == 2
+    plan.finish("x fitted", work=50)  # t = 12
+    plan.begin("train b")
+    assert plan.remaining().endswith("(a guess: some stages not measured yet)"), "b has no rate of its own yet"
+    plan.stages["train b"][1] = 0.0
+    assert plan.remaining() == "about 20s left", "only measured or stored figures: no longer a guess"
+    assert plan.finished == 2 and plan.durations == {"train a": (10.0, 100.0), "fit x": (2.0, 50.0)}
+
+
+def test_stored_timings_round_trip_and_bad_files_are_ignored(tmp_path):
+    from ood_ext.eval import timings
+
+    timings.store(tmp_path, "quick", {"train vae": (41.234, 9000.0), "train cached": (0.5, 0.0)})
+    assert timings.load(tmp_path) == {timings.key("quick", "train vae", 9000): 41.23}
+    for text in ("[1, 2]", "{not json", '{"a": "x", "b": -1, "c": 2}'):
+        (tmp_path / timings.FILE).write_text(text)
+        assert timings.load(tmp_path) == ({"c": 2.0} if text.startswith('{"a"') else {})
 
 
 def test_a_finished_stage_leaves_nothing_behind():

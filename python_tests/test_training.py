@@ -57,7 +57,7 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, monkeypatch
 def test_corrupt_checkpoint_is_rejected(tmp_path):
     x, y = data()
     (tmp_path / "ckpt.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable ood_ext checkpoint"):
+    with pytest.raises(ValueError, match="not a checkpoint ood_ext wrote"):
         train_classifier(fresh_model(), x, y, SETTINGS, checkpoint=tmp_path / "ckpt.pt", progress=False)
 
 

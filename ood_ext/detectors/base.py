@@ -13,11 +13,21 @@ gradient hygiene and (de)serialisation.
 Policies shared by every detector:
 * NaN / inf inputs are refused with a ValueError, in score and in every batch fit reads (a
   NaN score would be ranked arbitrarily by every metric); an empty batch scores to an empty
-  tensor.
+  tensor. Finite inputs whose score still overflows (pixels of 1e30 through a float32 network)
+  are refused the same way rather than scored inf or NaN.
+* Inputs must have the shape (channels, height, width, ...) of the data the detector was fitted
+  on (recorded by fit, saved with the state): another shape is refused in one line. Floating
+  inputs of another dtype than the detector's models are converted to the models' dtype; scores
+  come back in the input's dtype.
 * Fitting on a loader that yields no samples raises ValueError (detectors that need no data,
   e.g. MSP, accept any loader).
-* load_state_dict validates the structure, count, shapes and dtypes of the state against the
-  detector and its model, and raises one ValueError saying what does not fit.
+* load_state_dict validates the structure (bounded in depth and size before anything is compared
+  or printed), count, shapes, dtypes and values of the state against the detector and its model:
+  every fitted float and floating-point tensor must be finite and float32 / float64. It raises
+  one ValueError saying what does not fit. Validation happens once, at load, not per batch.
+* Every model a detector runs, its parts' included, is put in eval mode while it fits, scores or
+  predicts and restored to its own mode afterwards; `to(device or dtype)` moves all of them and
+  the fitted tensors (which keep their own dtype).
 """
 
 import contextlib
@@ -28,6 +38,7 @@ from torch import Tensor, nn
 
 from .. import progress
 from ..data.batches import batch_inputs
+from ..loaded import check_finite_values, check_structure, summary
 
 
 @contextlib.contextmanager
@@ -72,6 +83,7 @@ class Detector:
         self.model = model
         self.progress = progress
         self.fitted = False
+        self.input_shape: Optional[tuple[int, ...]] = None  # one input's shape in the fit data (None: no data)
 
     # ----- to implement -----------------------------------------------------------------------
     def config(self) -> dict:
@@ -89,14 +101,19 @@ class Detector:
         raise NotImplementedError
 
     def _models(self) -> tuple[nn.Module, ...]:
-        """The networks the detector runs (put in eval mode while it fits, scores, predicts)."""
+        """Every network the detector runs, its parts' included (put in eval mode while it fits,
+        scores, predicts; moved by `to`)."""
         return (self.model,) if self.model is not None else ()
+
+    def _parts(self) -> tuple["Detector", ...]:
+        """Detectors this one is made of (moved by `to` with it)."""
+        return ()
 
     # ----- the API ----------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        if self.model is not None:
-            for p in self.model.parameters():
+        for model in self._models():
+            for p in model.parameters():
                 return p.device
         for name in self.fitted_attributes:
             value = getattr(self, name, None)
@@ -104,23 +121,44 @@ class Detector:
                 return value.device
         return torch.device("cpu")
 
+    @property
+    def dtype(self) -> Optional[torch.dtype]:
+        """The floating dtype of the detector's first model (what inputs are converted to)."""
+        for model in self._models():
+            for p in model.parameters():
+                if p.is_floating_point():
+                    return p.dtype
+        return None
+
     def fit(self, loader: Iterable) -> "Detector":
         """Fit on in-distribution data (batches of x or (x, y)); returns self."""
+        self.input_shape = None
         with eval_mode(*self._models()):
             self._fit(self._progress(self._finite_batches(loader), f"fit {type(self).__name__}"))
         self.fitted = True
         return self
 
     def score(self, x: Tensor) -> Tensor:
-        """OOD scores [N] of inputs x (higher = more OOD), detached, on x's device."""
+        """OOD scores [N] of inputs x (higher = more OOD), detached, on x's device, in x's dtype
+        when it is floating."""
         if not self.fitted:
             raise NotFittedError(f"{type(self).__name__}.score called before fit / load_state_dict")
         if len(x) == 0:
             return x.new_empty(0) if x.is_floating_point() else torch.empty(0, device=x.device)
-        self._check_finite(x, "score")
+        self._check_input(x, "score")
         with eval_mode(*self._models()), torch.set_grad_enabled(self.needs_input_grad):
-            scores = self._score(x.to(self.device))
-        return scores.detach().to(x.device)
+            scores = self._score(self._prepare(x))
+        if not torch.isfinite(scores).all():
+            bad = int((~torch.isfinite(scores)).sum())
+            raise ValueError(f"{type(self).__name__}.score: {bad} of {len(x)} inputs give a NaN or infinite score "
+                             f"(largest input magnitude {float(x.abs().max()):.3g}: outside the range the model "
+                             "computes in)")
+        return scores.detach().to(x.device, x.dtype if x.is_floating_point() else scores.dtype)
+
+    def _prepare(self, x: Tensor) -> Tensor:
+        """x on the detector's device, floating inputs in its models' dtype."""
+        dtype = self.dtype if x.is_floating_point() else None
+        return x.to(self.device, dtype or x.dtype)
 
     def predict(self, x: Tensor) -> Tensor:
         """The ID class [N] (int64, on x's device) each input is assigned to, for detectors that
@@ -131,9 +169,9 @@ class Detector:
             raise NotFittedError(f"{type(self).__name__}.predict called before fit / load_state_dict")
         if len(x) == 0:
             return torch.empty(0, dtype=torch.int64, device=x.device)
-        self._check_finite(x, "predict")
+        self._check_input(x, "predict")
         with eval_mode(*self._models()), torch.no_grad():
-            return self._predict(x.to(self.device)).to(x.device)
+            return self._predict(self._prepare(x)).to(x.device)
 
     def predict_loader(self, loader: Iterable) -> Tensor:
         """predict over every batch of a loader, concatenated: [N] on the CPU."""
@@ -151,50 +189,75 @@ class Detector:
             raise NotFittedError(f"{type(self).__name__} is not fitted: nothing to save")
         state = {name: map_tensors(getattr(self, name), lambda t: t.detach().cpu().clone())
                  for name in self.fitted_attributes}
-        return {"type": type(self).__name__, "config": self.config(), "state": state}
+        shape = None if self.input_shape is None else list(self.input_shape)
+        return {"type": type(self).__name__, "config": self.config(), "state": state, "input_shape": shape}
 
     def load_state_dict(self, saved: dict) -> "Detector":
         """Restore a fitted state (tensors go to the model's device) after validating it against
         this detector; returns self. Raises ValueError naming what does not fit."""
         name = type(self).__name__
+        check_structure(saved, f"{name} state")
         if not isinstance(saved, dict) or not {"type", "config", "state"} <= set(saved):
-            found = sorted(map(str, saved)) if isinstance(saved, dict) else type(saved).__name__
+            found = sorted(map(str, saved))[:12] if isinstance(saved, dict) else type(saved).__name__
             raise ValueError(f"not a detector state: expected a dict with type, config and state, got {found}")
         if saved["type"] != name:
-            raise ValueError(f"state is for {saved['type']}, not {name}")
+            raise ValueError(f"state is for {summary(saved['type'])}, not {name}")
         if saved["config"] != self.config():
-            raise ValueError(f"state was fitted with {saved['config']}, this detector has {self.config()}")
+            raise ValueError(f"state was fitted with {summary(saved['config'], 300)}, this detector has "
+                             f"{summary(self.config(), 300)}")
         state = saved["state"]
         if not isinstance(state, dict) or set(state) != set(self.fitted_attributes):
-            found = sorted(state) if isinstance(state, dict) else type(state).__name__
+            found = sorted(map(str, state))[:12] if isinstance(state, dict) else type(state).__name__
             raise ValueError(f"{name} state holds {found}, expected {sorted(self.fitted_attributes)}")
+        for attribute in self.fitted_attributes:
+            check_finite_values(state[attribute], f"{name} state: {attribute}")
+        shape = saved.get("input_shape")
+        if shape is not None and (not isinstance(shape, list) or not 1 <= len(shape) <= 8
+                                  or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+            raise ValueError(f"{name} state: input_shape must be a list of positive ints, got {summary(shape)}")
         self._check_state(state)
         device = self.device
         for attribute in self.fitted_attributes:
             setattr(self, attribute, map_tensors(state[attribute], lambda t: t.to(device)))
+        self.input_shape = None if shape is None else tuple(shape)
         self.fitted = True
         return self
 
     def _check_state(self, state: dict) -> None:
         """Raise ValueError if a loaded state's tensors do not fit this detector (see expect)."""
 
-    def to(self, device) -> "Detector":
-        """Move the models and the fitted tensors to a device."""
+    def to(self, *args, **kwargs) -> "Detector":
+        """Move every model (the parts' included) to a device and / or dtype (as nn.Module.to),
+        and the fitted tensors to that device (they keep their dtype: statistics fitted in
+        float64 stay float64)."""
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
         for model in self._models():
-            model.to(device)
-        for name in self.fitted_attributes:
-            if hasattr(self, name):
-                setattr(self, name, map_tensors(getattr(self, name), lambda t: t.to(device)))
+            model.to(*args, **kwargs)
+        for part in self._parts():
+            part.to(*args, **kwargs)
+        if device is not None:
+            for name in self.fitted_attributes:
+                if hasattr(self, name):
+                    setattr(self, name, map_tensors(getattr(self, name), lambda t: t.to(device)))
         return self
 
-    def _check_finite(self, x: Tensor, where: str) -> None:
+    def _check_input(self, x: Tensor, where: str) -> None:
+        """ValueError for NaN / inf inputs, and for inputs of another shape than the fit data's."""
+        name = type(self).__name__
+        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"{name}.{where}: inputs of shape {list(x.shape[1:])}, but the detector was fitted on "
+                             f"inputs of shape {list(self.input_shape)}")
         if x.is_floating_point() and not torch.isfinite(x).all():
             bad = int((~torch.isfinite(x.flatten(1))).any(1).sum()) if x.dim() > 1 else int((~torch.isfinite(x)).sum())
-            raise ValueError(f"{type(self).__name__}.{where}: {bad} of {len(x)} inputs contain NaN or infinite values")
+            raise ValueError(f"{name}.{where}: {bad} of {len(x)} inputs contain NaN or infinite values")
 
     def _finite_batches(self, loader: Iterable) -> Iterator:
+        """The loader's batches, checked: finite inputs of one shape (recorded as input_shape)."""
         for batch in loader:
-            self._check_finite(batch_inputs(batch), "fit")
+            x = batch_inputs(batch)
+            if self.input_shape is None and len(x):
+                self.input_shape = tuple(x.shape[1:])
+            self._check_input(x, "fit")
             yield batch
 
     def _concat(self, parts: list, what: str = "samples") -> Tensor:

@@ -127,10 +127,12 @@ class Mahalanobis(ClassifierDetector):
     with the fused Gaussian op. With epsilon > 0 the input is first moved by
     −ε · sign(∇_x score) (towards the nearest class), through the op's gradient.
 
-    The covariance is fitted in float64; `ridge` (relative to the mean variance) is added to its
-    diagonal so that it is positive definite."""
+    The classes are those present in the fit labels (`classes`, a subset of the model's); the
+    covariance is fitted in float64; `ridge` (relative to the mean variance) is added to its
+    diagonal so that it is positive definite. The fitted statistics are kept in the model's
+    dtype (cast to the features' dtype if the model moves to another)."""
 
-    fitted_attributes = ("means", "prec_chol", "offset")
+    fitted_attributes = ("classes", "means", "prec_chol", "offset")
 
     def __init__(self, model: nn.Module, epsilon: float = 0.0, ridge: float = 1e-6, progress: bool = True):
         require(model, Classifier, "Mahalanobis")
@@ -140,6 +142,11 @@ class Mahalanobis(ClassifierDetector):
 
     def config(self) -> dict:
         return {"epsilon": self.epsilon, "ridge": self.ridge}
+
+    def _model_classes(self, features: Tensor) -> int:
+        """The number of classes of the model's head, from features [N, F] (N ≥ 1)."""
+        with torch.no_grad():
+            return self.model.head(features[:1].to(self.device, self.dtype)).shape[-1]
 
     @torch.no_grad()
     def _fit(self, loader) -> None:
@@ -151,7 +158,11 @@ class Mahalanobis(ClassifierDetector):
             features.append(self.model.features(batch_inputs(batch).to(self.device)).double().cpu())
             labels.append(y.cpu())
         features, labels = self._concat(features), torch.cat(labels)
-        means, covariance = class_means_and_tied_covariance(features, labels)
+        classes, means, covariance = class_means_and_tied_covariance(features, labels)
+        model_classes = self._model_classes(features)
+        if int(classes.max()) >= model_classes:
+            raise ValueError(f"Mahalanobis.fit: labels go up to {int(classes.max())}, but the model has "
+                             f"{model_classes} classes")
         variance = covariance.diagonal().mean()
         if not variance > 0:
             raise ValueError(f"Mahalanobis.fit: the within-class covariance of the features is zero ({len(features)} "
@@ -163,29 +174,32 @@ class Mahalanobis(ClassifierDetector):
             raise ValueError(f"Mahalanobis.fit: the tied covariance of {covariance.shape[0]} features from "
                              f"{len(features)} samples is singular with ridge={self.ridge}; fit on more samples or "
                              "raise `ridge`") from exc
-        dtype = next(self.model.parameters()).dtype
-        self.means = means.to(self.device, dtype)
-        self.prec_chol = chol.expand(len(means), -1, -1).contiguous().to(self.device, dtype)
+        self.classes = classes.to(self.device)
+        self.means = means.to(self.device, self.dtype)
+        self.prec_chol = chol.expand(len(means), -1, -1).contiguous().to(self.device, self.dtype)
         # log N(f; μ_c, Σ) = offset − ½ (f − μ_c)ᵀ Σ⁻¹ (f − μ_c), offset = log|U| − ½ D log 2π.
         self.offset = float(torch.log(chol.diagonal()).sum() - 0.5 * len(covariance) * math.log(2 * math.pi))
 
     def _check_state(self, state: dict) -> None:
         means = expect("Mahalanobis", "means", state["means"], (None, None))
-        classes, features = means.shape
-        expect("Mahalanobis", "prec_chol", state["prec_chol"], (classes, features, features))
+        count, features = means.shape
+        expect("Mahalanobis", "prec_chol", state["prec_chol"], (count, features, features))
         if not isinstance(state["offset"], float):
             raise ValueError(f"Mahalanobis state: offset must be a float, got {type(state['offset']).__name__}")
-        try:  # the model's head must take these features and give these classes
-            with torch.no_grad():
-                logits = self.model.head(means[:1].to(self.device, next(self.model.parameters()).dtype))
+        try:  # the model's head must take these features
+            model_classes = self._model_classes(means)
         except RuntimeError as exc:
             raise ValueError(f"Mahalanobis state: {features} features do not fit the model's head ({exc})") from exc
-        if logits.shape[-1] != classes:
-            raise ValueError(f"Mahalanobis state: {classes} class means for a model with {logits.shape[-1]} classes")
+        classes = state["classes"]
+        if (not torch.is_tensor(classes) or classes.dtype != torch.int64 or classes.shape != (count,)
+                or len(torch.unique(classes)) != count or (count and (classes.min() < 0 or classes.max() >= model_classes))):
+            raise ValueError(f"Mahalanobis state: classes must be {count} distinct int64 class indices of the model's "
+                             f"{model_classes}, got {classes if torch.is_tensor(classes) else type(classes).__name__}")
 
     def _distance(self, x: Tensor) -> Tensor:
-        log_p = gaussian_log_prob(self.model.features(x), self.means, self.prec_chol, reduce="max").values
-        return self.offset - log_p
+        features = self.model.features(x)
+        means, prec_chol = self.means.to(features.dtype), self.prec_chol.to(features.dtype)
+        return self.offset - gaussian_log_prob(features, means, prec_chol, reduce="max").values
 
     def _score(self, x: Tensor) -> Tensor:
         if self.epsilon == 0:
@@ -196,12 +210,11 @@ class Mahalanobis(ClassifierDetector):
             return self._distance(x - self.epsilon * grad.sign())
 
 
-def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """Class means [C, F] and the pooled within-class covariance [F, F] (maximum likelihood,
-    symmetrised, float64) of features [N, F] with labels [N] in 0..C−1 (every class present);
-    over every rank's shard in a distributed run."""
-    classes = check_labels(features, labels)
-    counts, means, scatter = class_scatter(features, labels, classes, tied=True)
-    if (counts == 0).any():
-        raise ValueError(f"classes {torch.nonzero(counts == 0).flatten().tolist()} have no samples")
-    return means, scatter / counts.sum()
+def class_means_and_tied_covariance(features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(classes [K] int64, means [K, F], covariance [F, F]) of features [N, F] with labels [N]:
+    the class indices present in the labels (over every rank's shard in a distributed run), their
+    means and the pooled within-class covariance (maximum likelihood, symmetrised, float64)."""
+    count = check_labels(features, labels)
+    counts, means, scatter = class_scatter(features, labels, count, tied=True)
+    present = torch.nonzero(counts > 0).flatten()
+    return present, means[present], scatter / counts.sum()

@@ -86,6 +86,9 @@ class LikelihoodRatio(_LikelihoodDetector):
         super().__init__(model, samples, likelihood, progress)
         self.background = IWAELikelihood(background, self.samples)
 
+    def _models(self) -> tuple[nn.Module, ...]:
+        return (self.model, self.background.model)
+
     def _score(self, x: Tensor) -> Tensor:
         return -(self.likelihood(x) - self.background(x))
 

@@ -22,7 +22,7 @@ from ..data.batches import batch_inputs
 from ..metrics import ssim
 from ..models.interfaces import Classifier, require
 from ..training.hscae import class_probabilities
-from .base import Detector, expect
+from .base import Detector, eval_mode, expect
 
 METRICS = ("mse", "softmax", "ssim")
 
@@ -54,12 +54,16 @@ class HSCAE(Detector):
     def _fit(self, loader) -> None:
         pass
 
+    def _models(self) -> tuple[nn.Module, ...]:
+        return (self.model, self.classifier)
+
     @torch.no_grad()
     def reconstruct(self, x: Tensor, level: int) -> Tensor:
-        """x̂_level of images x [B, C, H, W]."""
-        self.classifier.eval()
-        for _ in range(level):
-            x = self.model(x, class_probabilities(self.classifier, x))
+        """x̂_level of images x [B, C, H, W] (both networks in eval mode meanwhile, their own
+        modes restored afterwards)."""
+        with eval_mode(*self._models()):
+            for _ in range(level):
+                x = self.model(x, class_probabilities(self.classifier, x))
         return x
 
     @torch.no_grad()
@@ -97,6 +101,12 @@ class OrEnsemble(Detector):
 
     def config(self) -> dict:
         return {"parts": [type(p).__name__ for p in self.parts], "acceptance": self.acceptance}
+
+    def _models(self) -> tuple[nn.Module, ...]:
+        return tuple(dict.fromkeys(m for p in self.parts for m in p._models()))
+
+    def _parts(self) -> tuple[Detector, ...]:
+        return tuple(self.parts)
 
     def part_scores(self, x: Tensor) -> Tensor:
         """[B, 2] scores of the parts."""

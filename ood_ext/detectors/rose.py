@@ -164,9 +164,9 @@ class ROSE(Detector):
         self._prepared = {}
         return super().load_state_dict(saved)
 
-    def to(self, device) -> "ROSE":
+    def to(self, *args, **kwargs) -> "ROSE":
         self._prepared = {}
-        return super().to(device)
+        return super().to(*args, **kwargs)
 
     def layer_scores(self, x: Tensor) -> Tensor:
         """Standardised per-layer scores z_l: [B, L] (for analysis; score() aggregates them)."""

@@ -20,9 +20,9 @@ from ..data import datasets, ood_sets
 from ..data.idx import CorruptFileError
 from ..data.images import ImageSet, loader
 from ..data.sources import DatasetNotFoundError
-from ..files import check_writable
+from ..files import check_writable, write_folder
 from ..methods import MethodContext, get_profile
-from . import catalog, figures, models, seeds
+from . import catalog, figures, models, seeds, timings
 from .report import write_report
 from .scoring import grid_metrics, open_set, score_sets
 
@@ -44,6 +44,10 @@ class BenchmarkConfig:
     seed: int = 0
     heldout_classes: Optional[tuple] = (0,)  # classes left out of the ID data as one more OOD set; None: none
     progress: bool = True
+    dist_timeout: float = distributed.DEFAULT_TIMEOUT  # seconds a process waits for its peers (torchrun)
+
+
+MAX_SEED = 2**31 - 1  # seeds feed numpy (< 2**32) and torch, with offsets added
 
 
 def validate(config: BenchmarkConfig) -> None:
@@ -55,6 +59,13 @@ def validate(config: BenchmarkConfig) -> None:
     if unknown or not config.methods:
         raise BenchmarkError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from "
                              f"{', '.join(known)}")
+    if config.ood is not None and not config.ood:
+        raise BenchmarkError("--ood names no set: give set names, 'all' or 'none' (or leave it out for the defaults)")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED:
+        raise BenchmarkError(f"seed (--seed) must be an integer in [0, {MAX_SEED}], got {config.seed!r}")
+    if not 0 < config.dist_timeout < float("inf"):
+        raise BenchmarkError(f"dist_timeout (--dist-timeout) must be a positive number of seconds, got "
+                             f"{config.dist_timeout!r}")
     if config.ood == ["none"] and config.heldout_classes is None:
         raise BenchmarkError("--ood none leaves only the held-out-class experiment: give --heldout-class")
     bad_sets = [s for s in (config.ood or []) if s not in catalog.BUILDERS and config.ood != ["none"]]
@@ -136,18 +147,26 @@ def _fit_images(method, profile) -> Optional[int]:
     return method.fit_images[profile.name] if method.fit_images else profile.sizes.fit_samples
 
 
-def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict, show: bool) -> progress.Plan:
-    """The run's stages: each model to train (image-epochs), each method's fit and scoring (images)."""
+def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict, cache: Path,
+          show: bool) -> progress.Plan:
+    """The run's stages: each model to train (image-epochs; none when it is cached), each
+    method's fit and scoring (images), with the seconds an earlier run measured for the same
+    stage at the same size where the cache's timings have them."""
     plan = progress.Plan(enabled=show)
+    known = timings.load(cache)
+    kinds = registry.kinds()
     for kind in registry.required_kinds(config.methods):
         settings = profile.settings(kind)
         images = min(len(train), getattr(settings, "train_samples", None) or len(train))
-        plan.expect(f"train {kind}", "train", images * getattr(settings, "epochs", 1))
+        cached = models.cache_path(kinds[kind], train, profile, cache, config.seed).exists()
+        work = 0 if cached else images * getattr(settings, "epochs", 1)
+        plan.expect(f"train {kind}", "train", work, known.get(timings.key(profile.name, f"train {kind}", work)))
     methods = registry.methods()
     for name in config.methods:
         cap, fit = _images_per_set(methods[name], profile), _fit_images(methods[name], profile)
-        plan.expect(f"fit {name}", "fit", min(len(train), fit or len(train)))
-        plan.expect(f"score {name}", "score", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))
+        for stage, work in ((f"fit {name}", min(len(train), fit or len(train))),
+                            (f"score {name}", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))):
+            plan.expect(stage, stage.split()[0], work, known.get(timings.key(profile.name, stage, work)))
     return plan
 
 
@@ -162,12 +181,14 @@ def run(config: BenchmarkConfig) -> dict:
     show = config.progress and distributed.is_main()
     skipped: dict = {}
     train, test, sets = _data(config, profile, show, skipped)
-    plan = _plan(config, profile, train, test, sets, show)
+    plan = _plan(config, profile, train, test, sets, cache, show)
     progress.activate(plan)
     try:
         scored, model_info, method_info = _train_fit_score(config, profile, train, test, sets, device, cache, plan)
     finally:
         progress.activate(None)
+    if distributed.is_main():
+        timings.store(cache, profile.name, plan.durations)
 
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
@@ -182,7 +203,10 @@ def run(config: BenchmarkConfig) -> dict:
         "elapsed_seconds": time.perf_counter() - started,
     }
     if distributed.is_main():  # rank 0 writes the report
-        _write(config.out, scored, results)
+        try:
+            _write(config.out, scored, results)
+        except OSError as exc:
+            raise BenchmarkError(f"cannot write the report to {config.out}: {exc.strerror or exc}") from exc
     return results
 
 
@@ -245,12 +269,15 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
 
 
 def _write(out: Path, scored: dict, results: dict) -> None:
-    """The figures, report.md and results.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = ["auroc.png"]
-    figures.auroc_heatmap(results["metrics"], out / "auroc.png")
-    for name, pairs in scored.items():
-        figures.roc_curves(name, pairs, out / f"roc_{name}.png")
-        figures.score_histograms(name, pairs, out / f"hist_{name}.png")
-        written += [f"roc_{name}.png", f"hist_{name}.png"]
-    write_report(out, results, written)
+    """The figures, report.md and results.json, as one unit (all of them, or `out` unchanged)."""
+
+    def fill(folder: Path) -> None:
+        written = ["auroc.png"]
+        figures.auroc_heatmap(results["metrics"], folder / "auroc.png")
+        for name, pairs in scored.items():
+            figures.roc_curves(name, pairs, folder / f"roc_{name}.png")
+            figures.score_histograms(name, pairs, folder / f"hist_{name}.png")
+            written += [f"roc_{name}.png", f"hist_{name}.png"]
+        write_report(folder, results, written)
+
+    write_folder(out, fill)

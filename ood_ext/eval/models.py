@@ -29,11 +29,16 @@ class TrainedModel:
     cached: bool = False  # loaded from the cache rather than trained in this run
 
 
+def cache_path(kind: ModelKind, train: ImageSet, profile: Profile, cache: Path, seed: int) -> Path:
+    """Where the trained model of `kind` for this ID data, profile and seed is cached."""
+    return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.name}-seed{seed}.pt"
+
+
 def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device: torch.device,
             seed: int, progress: bool, uses: Optional[dict] = None) -> TrainedModel:
     """The trained model of `kind` for this ID data: from the cache, or trained (resuming) and
     cached. `uses` holds the trained models of the kinds it uses (kind.uses)."""
-    path = Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.name}-seed{seed}.pt"
+    path = cache_path(kind, train, profile, cache, seed)
     seed += kind.seed_offset
     torch.manual_seed(seed)
     settings = profile.settings(kind.name)

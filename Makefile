@@ -14,7 +14,7 @@ CUDA_VENV := .venv-cuda
 BIN := $(VENV)/bin
 TORCH_CPU := torch==2.13.0
 TORCH_CUDA := torch==2.14.1
-APT_PACKAGES := libgtest-dev dataset-fashion-mnist cmake
+APT_PACKAGES := libgtest-dev dataset-fashion-mnist cmake fonts-dejavu-core
 CMAKE_BUILD := build/cmake
 
 .PHONY: run test cuda-check bench build deps install pytest ctest clean

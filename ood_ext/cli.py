@@ -4,7 +4,10 @@
                       [--profile smoke|quick|full] [--out runs/report] [--cache DIR] [--data-root DIR]
                       [--device auto|cpu|cuda] [--seed 0] [--heldout-class 0|6,7,8,9|none] [--no-progress]
                       [--dist-timeout 600]
-    ood-ext list      the ID datasets, method families and their methods, OOD sets and profiles
+    ood-ext reproduce SEED [--scale cpu|paper|smoke] [--out DIR] [--cache DIR] [--seed N] [--data-root DIR]
+                      [--device auto|cpu|cuda] [--no-progress]
+    ood-ext list      the ID datasets, method families and their methods, OOD sets, profiles and the
+                      paper protocols
 
 Over N processes (gloo on CPU, NCCL on GPUs; rank 0 writes the report):
 
@@ -25,6 +28,8 @@ from . import methods as registry
 from .data import datasets
 from .eval import catalog
 from .eval.benchmark import MAX_SEED, BenchmarkConfig, BenchmarkError, run
+from .reproduce import SCALES, protocols
+from .reproduce.runner import run as reproduce
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,7 +97,20 @@ def parser() -> argparse.ArgumentParser:
                    f"exchange, before it exits with an error naming the missing ones (default {defaults.dist_timeout:g})")
     b.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress lines or bars (off a terminal, progress is one line per stage and epoch)")
-    sub.add_parser("list", help="list the ID datasets, methods and OOD sets")
+    r = sub.add_parser("reproduce", help="a paper's tables regenerated on offline data beside its numbers",
+                       argument_default=argparse.SUPPRESS)
+    r.add_argument("seed", metavar="SEED", choices=sorted(protocols()),
+                   help=f"the paper: {', '.join(sorted(protocols()))}")
+    r.add_argument("--scale", choices=SCALES, default="cpu",
+                   help="cpu (default: at most 45 minutes on a 2-core CPU), paper (the paper's sizes; for a GPU), "
+                   "smoke (seconds; checks that it runs)")
+    r.add_argument("--out", type=Path, help="output folder (default runs/reproduce/SEED)")
+    r.add_argument("--cache", type=Path, help="trained-model cache (default runs/cache)")
+    r.add_argument("--data-root", type=Path, help="folder with datasets ($OOD_EXT_DATA also works)")
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    r.add_argument("--seed", dest="run_seed", type=_seed, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    r.add_argument("--no-progress", dest="progress", action="store_false", help="no progress lines or bars")
+    sub.add_parser("list", help="list the ID datasets, methods, OOD sets and paper protocols")
     return p
 
 
@@ -106,13 +124,19 @@ def _list() -> None:
         for m in family.methods:
             print(f"  {m.name:16s} {m.summary}{' [default]' if m.name in defaults else ''}")
     print("\nOOD sets:", ", ".join(catalog.BUILDERS))
+    print("\npaper protocols (ood-ext reproduce SEED):")
+    for name, protocol in protocols().items():
+        print(f"  {name:16s} {protocol.paper} ({len(protocol.methods)} methods, {len(protocol.sets)} sets)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = vars(parser().parse_args(argv))
-    if args.pop("command") == "list":
+    command = args.pop("command")
+    if command == "list":
         _list()
         return 0
+    if command == "reproduce":
+        return _reproduce(args)
     config = BenchmarkConfig(**args)  # the parser's destinations are BenchmarkConfig's fields
     if config.ood == ["all"]:
         config.ood = list(catalog.ALL_OOD[config.id])
@@ -128,6 +152,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if distributed.is_main():
         print(f"wrote {config.out / 'report.md'} ({results['elapsed_seconds']:.0f} s, "
               f"{distributed.world_size()} process{'es' if distributed.active() else ''})")
+    return 0
+
+
+def _reproduce(args: dict) -> int:
+    try:
+        reproduction = reproduce(**args)
+    except BenchmarkError as exc:
+        print(f"ood-ext: error: {exc}", file=sys.stderr)
+        return 2
+    held = sum(c["holds"] for c in reproduction["claims"])
+    out = args.get("out") or Path("runs") / "reproduce" / args["seed"]
+    print(f"wrote {out / 'report.md'} ({reproduction['seconds']:.0f} s; {held} of {len(reproduction['claims'])} "
+          "claims hold)")
     return 0
 
 

@@ -79,6 +79,35 @@ def summary(id_scores, ood_scores) -> dict:
     }
 
 
+# The per-pair metrics by the names results.json and reproduction.json use.
+PAIR_METRICS = {"auroc": auroc, "aupr_in": aupr_in, "aupr_out": aupr_out, "fpr95": fpr_at_tpr}
+
+
+def _ranked_auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
+    """AUROC by the Mann–Whitney statistic (ties count ½), as roc_auc_score."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([id_scores, ood_scores]))
+    n_id, n_ood = len(id_scores), len(ood_scores)
+    return float((ranks[n_id:].sum() - n_ood * (n_ood + 1) / 2) / (n_id * n_ood))
+
+
+def bootstrap_interval(metric: str, id_scores, ood_scores, draws: int = 1000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a PAIR_METRICS metric: the ID and the OOD scores are each
+    resampled with replacement `draws` times; returns the (1 − level)/2 and (1 + level)/2
+    quantiles of the metric over the draws."""
+    if metric not in PAIR_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(PAIR_METRICS)}, got {metric!r}")
+    id_scores, ood_scores, _, _ = _scores(id_scores, ood_scores)
+    fn = _ranked_auroc if metric == "auroc" else PAIR_METRICS[metric]
+    rng = np.random.default_rng(seed)
+    values = [fn(id_scores[rng.integers(len(id_scores), size=len(id_scores))],
+                 ood_scores[rng.integers(len(ood_scores), size=len(ood_scores))]) for _ in range(draws)]
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
 def open_set_f1(id_pred, id_true, id_scores, ood_scores, threshold: float, num_classes: int) -> float:
     """Open-set macro-F1 over C + 1 labels: a sample with score > threshold is labelled
     'unknown' (label C), otherwise with its predicted class; OOD samples' true label is C."""
@@ -154,5 +183,5 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
-__all__ = ["aupr_in", "aupr_out", "auroc", "detection_accuracy", "else_acc", "fpr_at_tpr", "frechet_distance",
+__all__ = ["PAIR_METRICS", "aupr_in", "aupr_out", "auroc", "bootstrap_interval", "detection_accuracy", "else_acc", "fpr_at_tpr", "frechet_distance",
            "open_set_f1", "psnr", "ssim", "summary", "threshold_at_tpr", "tnr_at_tpr", "zero_acc"]

@@ -214,6 +214,42 @@ def textures(n: int = 2000, size: int = 28, seed: int = 0) -> ImageSet:
     return ImageSet("textures", images, labels.astype(np.int64), TEXTURE_SOURCES)
 
 
+LETTERS = tuple("ABCDEFGHIJ")  # notMNIST's ten classes
+FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype"))
+
+
+def _fonts() -> list:
+    """The TrueType faces to render letters with: every DejaVu face installed (Debian
+    `fonts-dejavu-core`) and Pillow's bundled font, in a fixed order."""
+    from PIL import ImageFont
+
+    found = next((sorted(folder.rglob("*.ttf")) for folder in FONT_FOLDERS if folder.is_dir()
+                  and any(folder.rglob("*.ttf"))), [])
+    return [lambda size, path=path: ImageFont.truetype(str(path), size) for path in found] + [
+        lambda size: ImageFont.load_default(size=size)]
+
+
+def letters(n: int = 2000, size: int = 28, seed: int = 0) -> ImageSet:
+    """A notMNIST-like set rendered offline: n glyphs A–J, white on black, each in a random
+    installed font face at a random size (0.55–0.95 of the frame) with a small random offset,
+    anti-aliased; labels index LETTERS."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    fonts = _fonts()
+    images, labels = np.zeros((n, 1, size, size), dtype=np.float32), rng.integers(len(LETTERS), size=n)
+    for i, label in enumerate(labels):
+        font = fonts[int(rng.integers(len(fonts)))](int(round(size * rng.uniform(0.55, 0.95))))
+        canvas = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(canvas)
+        left, top, right, bottom = draw.textbbox((0, 0), LETTERS[label], font=font)
+        x = (size - (right - left)) / 2 - left + rng.uniform(-2, 2)
+        y = (size - (bottom - top)) / 2 - top + rng.uniform(-2, 2)
+        draw.text((x, y), LETTERS[label], fill=255, font=font)
+        images[i, 0] = np.asarray(canvas, dtype=np.float32) / 255.0
+    return ImageSet("letters", images, labels.astype(np.int64), LETTERS)
+
+
 # name → loader(split, data_root) for the datasets that can serve as in-distribution data.
 IN_DISTRIBUTION: dict[str, Callable[[str, Optional[Path]], ImageSet]] = {
     "fashion-mnist": fashion_mnist,
@@ -234,4 +270,4 @@ def digits_split(split: str, test_fraction: float = 0.3, seed: int = 0) -> Image
 
 __all__ = ["DatasetNotFoundError", "FASHION_CLASSES", "IN_DISTRIBUTION", "TEXTURE_SOURCES", "animal_mnist",
            "cifar10", "cifar100", "digits", "digits_split", "emnist", "faces", "fashion_mnist", "kmnist",
-           "load_array_pickle", "mnist", "svhn", "textures"]
+           "letters", "load_array_pickle", "mnist", "svhn", "textures"]

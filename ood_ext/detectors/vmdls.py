@@ -185,9 +185,9 @@ class VMDLS(VMDLSBasic):
 
     def _check_state(self, state: dict) -> None:
         super()._check_state(state)
-        for key in ("top_log_likelihood", "max_weight"):
-            if not isinstance(state[key], float) or state[key] != state[key] or abs(state[key]) == float("inf"):
-                raise ValueError(f"VMDLS state: {key} must be a finite float, got {state[key]!r}")
+        for key in ("top_log_likelihood", "max_weight"):  # finite: checked for every detector by the base
+            if not isinstance(state[key], float):
+                raise ValueError(f"VMDLS state: {key} must be a float, got {state[key]!r}")
         if state["max_weight"] <= 0:
             raise ValueError(f"VMDLS state: max_weight must be positive, got {state['max_weight']}")
 

@@ -138,7 +138,10 @@ def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[
 
 
 def _images_per_set(method, profile) -> Optional[int]:
-    """How many images of each set the method scores (None: all)."""
+    """How many images of each set the method scores (None: all): the profile's figure for the
+    method if it has one (a protocol's scale), else the method's for the profile."""
+    if method.name in profile.images_per_set:
+        return profile.images_per_set[method.name]
     return method.images_per_set[profile.name] if method.images_per_set else None
 
 
@@ -160,21 +163,33 @@ def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, set
         images = min(len(train), getattr(settings, "train_samples", None) or len(train))
         cached = models.cache_path(kinds[kind], train, profile, cache, config.seed).exists()
         work = 0 if cached else images * getattr(settings, "epochs", 1)
-        plan.expect(f"train {kind}", "train", work, known.get(timings.key(profile.name, f"train {kind}", work)))
+        plan.expect(f"train {kind}", "train", work, known.get(timings.key(profile.cache_label, f"train {kind}", work)))
     methods = registry.methods()
     for name in config.methods:
         cap, fit = _images_per_set(methods[name], profile), _fit_images(methods[name], profile)
         for stage, work in ((f"fit {name}", min(len(train), fit or len(train))),
                             (f"score {name}", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))):
-            plan.expect(stage, stage.split()[0], work, known.get(timings.key(profile.name, stage, work)))
+            plan.expect(stage, stage.split()[0], work, known.get(timings.key(profile.cache_label, stage, work)))
     return plan
 
 
 def run(config: BenchmarkConfig) -> dict:
     """Run the benchmark; returns the results dictionary also written to results.json."""
     validate(config)
+    results, scored = evaluate(config, get_profile(config.profile))
+    if distributed.is_main():  # rank 0 writes the report
+        try:
+            _write(config.out, scored, results)
+        except OSError as exc:
+            raise BenchmarkError(f"cannot write the report to {config.out}: {exc.strerror or exc}") from exc
+    return results
+
+
+def evaluate(config: BenchmarkConfig, profile) -> tuple[dict, dict]:
+    """Train or load the models, fit and score every method of a validated config at `profile`
+    (a benchmark profile, or a paper protocol's scale): (the results dictionary, the scored
+    pairs per method)."""
     started = time.perf_counter()
-    profile = get_profile(config.profile)
     sizes = profile.sizes
     device = _device(config.device)
     cache = config.cache or config.out.parent / "cache"
@@ -188,7 +203,7 @@ def run(config: BenchmarkConfig) -> dict:
     finally:
         progress.activate(None)
     if distributed.is_main():
-        timings.store(cache, profile.name, plan.durations)
+        timings.store(cache, profile.cache_label, plan.durations)
 
     results = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
@@ -202,12 +217,7 @@ def run(config: BenchmarkConfig) -> dict:
         "skipped": skipped,
         "elapsed_seconds": time.perf_counter() - started,
     }
-    if distributed.is_main():  # rank 0 writes the report
-        try:
-            _write(config.out, scored, results)
-        except OSError as exc:
-            raise BenchmarkError(f"cannot write the report to {config.out}: {exc.strerror or exc}") from exc
-    return results
+    return results, scored
 
 
 def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict,
@@ -229,7 +239,7 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
         seconds = time.perf_counter() - t0
         plan.finish(f"{kind}: loaded from the cache" if trained[kind].cached else
                     f"{kind}: trained in {progress.duration(seconds)}")
-    ctx = MethodContext({k: t.model for k, t in trained.items()}, profile.name)
+    ctx = MethodContext({k: t.model for k, t in trained.items()}, profile.name, options=dict(profile.options))
     scored: dict[str, list] = {}
     method_info = {}
     for name in config.methods:

@@ -1,6 +1,7 @@
 """The OOD sets the benchmark can score, by name, built for a given in-distribution test set.
 
-Names: external sets (`fashion-mnist`, `animals`, `digits`, `faces`, `textures`, and from a data
+Names: external sets (`fashion-mnist`, `animals`, `digits`, `faces`, `textures`, `letters` (glyphs
+A–J rendered in the installed fonts, a notMNIST stand-in), and from a data
 root `mnist`, `kmnist`, `emnist`, `cifar10`, `svhn`), transformations of the ID test images
 (`rot90`, `rot180`, `rot270`, `shuffle`, `bright0.5`), synthetic (`noise`, `constant`), the
 MNIST-C corruptions `c-<name>`, and near-OOD mixes `near-c-<name>` / `near-animals` with k = 0.1.
@@ -84,6 +85,7 @@ BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
     "digits": _external(lambda ctx: datasets.digits(ctx.size)),
     "faces": _external(lambda ctx: datasets.faces(ctx.size)),
     "textures": _external(lambda ctx: datasets.textures(ctx.n or 2000, ctx.size, ctx.seed)),
+    "letters": _external(lambda ctx: datasets.letters(ctx.n or 2000, ctx.size, ctx.seed)),
     "mnist": _external(lambda ctx: datasets.mnist("test", ctx.data_root)),
     "kmnist": _external(lambda ctx: datasets.kmnist("test", ctx.data_root)),
     "emnist": _external(lambda ctx: datasets.emnist("test", ctx.data_root)),
@@ -106,10 +108,11 @@ for _name in corruptions.CORRUPTIONS:
 _COMMON = ["rot90", "rot180", "rot270", "shuffle", "noise", "constant"]
 _CORRUPTED = [f"c-{n}" for n in corruptions.CORRUPTIONS] + [f"near-c-{n}" for n in corruptions.CORRUPTIONS]
 ALL_OOD = {
-    "fashion-mnist": ["digits", "animals", "faces", "textures", *_COMMON, *_CORRUPTED, "near-animals"],
-    "digits": ["faces", "textures", *_COMMON, *_CORRUPTED],
-    "mnist": ["fashion-mnist", "animals", "digits", "faces", "textures", *_COMMON, *_CORRUPTED, "near-animals"],
-    "kmnist": ["fashion-mnist", "animals", "digits", "faces", "textures", *_COMMON, *_CORRUPTED],
+    "fashion-mnist": ["digits", "animals", "faces", "textures", "letters", *_COMMON, *_CORRUPTED, "near-animals"],
+    "digits": ["faces", "textures", "letters", *_COMMON, *_CORRUPTED],
+    "mnist": ["fashion-mnist", "animals", "digits", "faces", "textures", "letters", *_COMMON, *_CORRUPTED,
+              "near-animals"],
+    "kmnist": ["fashion-mnist", "animals", "digits", "faces", "textures", "letters", *_COMMON, *_CORRUPTED],
 }
 
 

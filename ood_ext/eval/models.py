@@ -31,7 +31,7 @@ class TrainedModel:
 
 def cache_path(kind: ModelKind, train: ImageSet, profile: Profile, cache: Path, seed: int) -> Path:
     """Where the trained model of `kind` for this ID data, profile and seed is cached."""
-    return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.name}-seed{seed}.pt"
+    return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.cache_label}-seed{seed}.pt"
 
 
 def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device: torch.device,

@@ -4,7 +4,7 @@
 2-core CPU, `full` uses all the data and the papers' model sizes (for a GPU).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from . import registry
@@ -27,14 +27,25 @@ SIZES = PerProfile(smoke=Sizes(600, 300, 200, 300), quick=Sizes(12000, 1000, 500
 
 @dataclass(frozen=True)
 class Profile:
-    """A profile: its name, its sizes, and the training settings of every model kind."""
+    """A profile: its name (which of each PerProfile's values apply), its sizes, and the training
+    settings of every model kind. A paper protocol's scale (ood_ext.reproduce) is a profile too:
+    one of PROFILES with its own sizes, some kinds' settings replaced, images scored per set for
+    some methods (`images_per_set`), method options (`options`, read by the method specs through
+    MethodContext.option), and its own `label` in the model cache."""
 
     name: str
     sizes: Sizes
     models: Mapping[str, Any]
+    label: str = ""  # the cache's name for this profile's models (default: name)
+    images_per_set: Mapping[str, Optional[int]] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def settings(self, kind: str) -> Any:
         return self.models[kind]
+
+    @property
+    def cache_label(self) -> str:
+        return self.label or self.name
 
 
 def get_profile(name: str) -> Profile:

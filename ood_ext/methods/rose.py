@@ -83,21 +83,24 @@ def glow_loss(model: nn.Module, x: Tensor) -> Tensor:
 
 def _likelihood(ctx: MethodContext, kind: str = "vae") -> IWAELikelihood:
     """One memoised likelihood per model in an experiment: NLL, LR, LRatio and IC agree."""
-    return ctx.memo(f"likelihood:{kind}", lambda: IWAELikelihood(ctx.model(kind), IWAE_SAMPLES[ctx.profile]))
+    samples = ctx.option("iwae_samples", IWAE_SAMPLES)
+    return ctx.memo(f"likelihood:{kind}", lambda: IWAELikelihood(ctx.model(kind), samples))
 
 
 def _rose(**options):
     def make(ctx: MethodContext) -> ROSE:
-        return ROSE(ctx.model("vae"), vae_loss, "encoder", fisher_samples=FISHER_SAMPLES[ctx.profile],
-                    norm_samples=NORM_SAMPLES[ctx.profile], **options)
+        return ROSE(ctx.model("vae"), vae_loss, "encoder", fisher_samples=ctx.option("fisher_samples",
+                                                                                     FISHER_SAMPLES),
+                    norm_samples=ctx.option("norm_samples", NORM_SAMPLES), **options)
 
     return make
 
 
 def _rose_glow(ctx: MethodContext) -> ROSE:
     glow = ctx.model("glow")
-    return ROSE(glow, glow_loss, glow.curvature_layers(), "diag", fisher_samples=FISHER_SAMPLES[ctx.profile],
-                norm_samples=NORM_SAMPLES[ctx.profile])
+    return ROSE(glow, glow_loss, glow.curvature_layers(), "diag",
+                fisher_samples=ctx.option("fisher_samples", FISHER_SAMPLES),
+                norm_samples=ctx.option("norm_samples", NORM_SAMPLES))
 
 
 FAMILY = register(Family("rose", "ROSE and likelihood baselines on a VAE and Glow", (VAE, BACKGROUND_VAE, GLOW), (
@@ -113,7 +116,8 @@ FAMILY = register(Family("rose", "ROSE and likelihood baselines on a VAE and Glo
     Method("nll", "VAE negative log-likelihood (IWAE)", ("vae",),
            lambda c: NLL(c.model("vae"), likelihood=_likelihood(c)), IMAGES_PER_SET, default=True),
     Method("lr", "Likelihood Regret (per-sample encoder fit)", ("vae",),
-           lambda c: LikelihoodRegret(c.model("vae"), REGRET_STEPS[c.profile], likelihood=_likelihood(c)),
+           lambda c: LikelihoodRegret(c.model("vae"), c.option("regret_steps", REGRET_STEPS),
+                                            likelihood=_likelihood(c)),
            REGRET_IMAGES_PER_SET),
     Method("lratio", "Likelihood Ratio against a background VAE", ("vae", "vae-background"),
            lambda c: LikelihoodRatio(c.model("vae"), c.model("vae-background"), likelihood=_likelihood(c)),

@@ -102,15 +102,22 @@ class ModelKind:
 
 @dataclass
 class MethodContext:
-    """What a method's detector factory gets: the trained models by kind, the profile's name,
-    and a memo for objects the detectors of one experiment share (e.g. a likelihood cache)."""
+    """What a method's detector factory gets: the trained models by kind, the profile's name, a
+    memo for objects the detectors of one experiment share (e.g. a likelihood cache), and the
+    run's replacements of per-profile method options (`option`)."""
 
     models: dict[str, nn.Module]
     profile: str
     shared: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # a protocol scale's replacements of PerProfile values
 
     def model(self, kind: str) -> nn.Module:
         return self.models[kind]
+
+    def option(self, name: str, values: "PerProfile") -> Any:
+        """The profile's value of a method option (`values[profile]`), unless the run's options
+        replace it by name (a paper protocol's scale, e.g. Likelihood Regret's steps)."""
+        return self.options[name] if name in self.options else values[self.profile]
 
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """make() once per key and experiment."""

@@ -1,0 +1,162 @@
+"""`ood-ext reproduce`: claims evaluated on hand-made rows, protocol validation, the bootstrap
+intervals, the notMNIST stand-in, and the ROSE protocol end to end at smoke scale."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from ood_ext import methods as registry
+from ood_ext.cli import main
+from ood_ext.data.datasets import LETTERS, letters
+from ood_ext.eval import catalog
+from ood_ext.metrics import bootstrap_interval
+from ood_ext.reproduce import (
+    METRICS,
+    BeatsOnEverySet,
+    MeanAtLeast,
+    OverallAtLeast,
+    PaperTable,
+    Protocol,
+    Scale,
+    protocols,
+)
+from ood_ext.reproduce.runner import tabulate
+
+
+def row(method, name, ours, table="T", metric="auroc"):
+    return {"table": table, "method": method, "set": name, "metric": metric, "ours": ours, "paper": None}
+
+
+ROWS = [row("a", "x", 0.9), row("a", "y", 0.8), row("b", "x", 0.7), row("b", "y", 0.85), row("c", "x", 0.1),
+        row("c", "y", 0.2)]
+OVERALL = [{"table": "T", "method": "a", "metric": "auroc", "ours": 0.84},
+           {"table": "T", "method": "b", "metric": "auroc", "ours": 0.80}]
+
+
+def test_a_claim_that_should_fail_does_and_says_where():
+    holds, detail = BeatsOnEverySet("a > b everywhere", winner="a", loser="b").evaluate(ROWS, OVERALL)
+    assert not holds and "y: 0.800 vs 0.850" in detail and "x:" not in detail
+    holds, detail = BeatsOnEverySet("a > c everywhere", winner="a", loser="c").evaluate(ROWS, OVERALL)
+    assert holds and "smallest gap 0.600" in detail
+
+
+def test_mean_and_overall_claims():
+    assert MeanAtLeast("a's mean ≥ c's", method="a", others=("c",)).evaluate(ROWS, OVERALL)[0]
+    holds, detail = MeanAtLeast("b's mean ≥ a's and c's", method="b", others=("a", "c")).evaluate(ROWS, OVERALL)
+    assert not holds and "< a 0.850" in detail and "≥ c 0.150" in detail
+    assert OverallAtLeast("a ≥ b overall", method="a", other="b", table="T").evaluate(ROWS, OVERALL)[0]
+    assert not OverallAtLeast("b ≥ a overall", method="b", other="a", table="T").evaluate(ROWS, OVERALL)[0]
+    assert not OverallAtLeast("a ≥ c", method="a", other="c", table="T").evaluate(ROWS, OVERALL)[0], "no overall c"
+
+
+def test_lower_is_better_for_fpr95():
+    rows = [row("a", "x", 0.1, metric="fpr95"), row("b", "x", 0.3, metric="fpr95")]
+    assert BeatsOnEverySet("a better", winner="a", loser="b", metric="fpr95").evaluate(rows, [])[0]
+    assert not BeatsOnEverySet("b better", winner="b", loser="a", metric="fpr95").evaluate(rows, [])[0]
+
+
+def _protocol(**changes):
+    base = dict(seed="toy", source="toy.txt", paper="Toy", sets=("noise", "digits"), methods=("msp", "energy"),
+                tables=(PaperTable("T", "auroc", {"msp": "MSP", "energy": "E"}, {"noise": "Noise", "digits": "D"},
+                                   {("msp", "noise"): 0.9}),),
+                claims=(BeatsOnEverySet("msp > energy", winner="msp", loser="energy"),),
+                stand_ins={}, scales={"smoke": Scale("smoke")})
+    return Protocol(**(base | changes))
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(methods=("msp", "nope")), "unknown method 'nope'"),
+    (dict(sets=("noise", "mars")), "unknown OOD set 'mars'"),
+    (dict(scales={"huge": Scale("smoke")}), "unknown scale 'huge'"),
+    (dict(tables=(PaperTable("T", "accuracy", {"msp": "MSP"}, {"noise": "N"}),)), "unknown metric 'accuracy'"),
+    (dict(tables=(PaperTable("T", "auroc", {"odin": "ODIN"}, {"noise": "N"}),)), "column 'odin' is not one of"),
+    (dict(tables=(PaperTable("T", "auroc", {"msp": "MSP"}, {"faces": "F"}),)), "row 'faces' is not one of"),
+    (dict(claims=(BeatsOnEverySet("odin wins", winner="odin", loser="msp"),)), "method 'odin' is not run"),
+    (dict(claims=(OverallAtLeast("x", method="msp", other="energy", table="T9"),)), "no table 'T9'"),
+])
+def test_protocol_validation_names_what_is_wrong(changes, message):
+    with pytest.raises(ValueError, match=message):
+        _protocol(**changes).check(registry.methods(), catalog.BUILDERS)
+
+
+def test_every_registered_protocol_is_valid():
+    assert "rose" in protocols()
+    for protocol in protocols().values():
+        protocol.check(registry.methods(), catalog.BUILDERS)
+        assert set(protocol.scales) == {"smoke", "cpu", "paper"}
+        for scale, settings in protocol.scales.items():
+            settings.build(f"{protocol.seed}-{scale}")
+
+
+def test_tabulate_on_scored_pairs():
+    from ood_ext.eval.scoring import ScoredSet
+
+    rng = np.random.default_rng(0)
+    id_scores = rng.normal(size=300)
+    scored = {m: [ScoredSet(s, id_scores, rng.normal(shift, 1, 200)) for s in ("noise", "digits")]
+              for m, shift in (("msp", 2.0), ("energy", 0.5))}
+    out = tabulate(_protocol(), scored)
+    assert len(out["rows"]) == 4 and len(out["overall"]) == 2
+    first = out["rows"][0]
+    assert first["paper"] == 0.9 and first["ours"] == pytest.approx(roc_auc_score(
+        np.r_[np.zeros(300), np.ones(200)], np.r_[id_scores, scored["msp"][0].ood_scores]))
+    assert first["interval"][0] < first["ours"] < first["interval"][1]
+    assert out["claims"] == [{"claim": "msp > energy", "holds": True, "detail": out["claims"][0]["detail"]}]
+
+
+def test_bootstrap_interval_covers_the_estimate_and_shrinks_with_more_images():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (100, 1600):
+        a, b = rng.normal(size=n), rng.normal(0.5, 1, n)
+        low, high = bootstrap_interval("auroc", a, b, draws=400)
+        estimate = roc_auc_score(np.r_[np.zeros(n), np.ones(n)], np.r_[a, b])
+        assert low < estimate < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2.5  # ~1/sqrt(n)
+    assert bootstrap_interval("fpr95", a, b, draws=50)[0] <= bootstrap_interval("fpr95", a, b, draws=50)[1]
+    with pytest.raises(ValueError, match="metric must be one of"):
+        bootstrap_interval("accuracy", a, b)
+
+
+def test_letters_are_a_deterministic_notmnist_like_set():
+    first, again = letters(50, 28, seed=3), letters(50, 28, seed=3)
+    assert np.array_equal(first.images, again.images) and first.classes == LETTERS
+    assert first.images.shape == (50, 1, 28, 28) and first.images.min() == 0 and first.images.max() == 1
+    assert 0.03 < first.images.mean() < 0.4, "white glyphs on black"
+    assert not np.array_equal(first.images, letters(50, 28, seed=4).images)
+
+
+def test_reproduce_rose_end_to_end_at_smoke_scale(tmp_path, capsys):
+    out = tmp_path / "rose"
+    code = main(["reproduce", "rose", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"])
+    stdout = capsys.readouterr().out
+    assert code == 0 and "claims hold" in stdout
+    saved = json.loads((out / "reproduction.json").read_text())
+    assert {"seed", "paper", "scale", "seconds", "rows", "claims"} <= set(saved)
+    assert saved["seed"] == "rose" and saved["scale"] == "smoke" and saved["seconds"] > 0
+    assert saved["paper"].startswith("Robust Out-of-distribution Detection")
+    methods, sets = registry.methods(), catalog.BUILDERS
+    assert len(saved["rows"]) == 7 * 6 + 7 * 2
+    for r in saved["rows"]:
+        assert {"table", "method", "set", "metric", "ours", "paper"} <= set(r)
+        assert r["method"] in methods and r["set"] in sets and r["metric"] in METRICS
+        assert 0 <= r["ours"] <= 1 and (r["paper"] is None or 0 <= r["paper"] <= 1)
+    assert [c["claim"] for c in saved["claims"]] == ["ROSE > NLL on every OOD set",
+                                                     "ROSE's mean AUROC ≥ each baseline's", "EKFAC ≥ DIAG overall"]
+    assert all(isinstance(c["holds"], bool) for c in saved["claims"])
+    report = (out / "report.md").read_text()
+    assert "| MNIST (ours: `digits`) | " in report and " / 0.995 |" in report and "## What stands in for what" in report
+    assert "holds" in report and (out / "roc_rose.png").exists()
+
+
+def test_unknown_protocol_and_scale_are_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "nope", "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["reproduce", "rose", "--scale", "huge"])
+    assert "invalid choice: 'huge'" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """Fitting and scoring over torch.distributed: two gloo processes on this CPU, each fitting on its
 strided shard, give the single-process fit (float64, 1e-10 relative; curvature eigenbases through
 the preconditioner they define) and the single-process scores, in order — for ROSE (EKFAC, DIAG), Mahalanobis, ReAct, MSMA, AnoDLSGAN, HSCAE's
-ensemble, VMDLS and VMDLS_b."""
+ensemble, VMDLS, VMDLS_b and a conformal calibration."""
 
 import numpy as np
 import pytest
@@ -57,6 +57,26 @@ def _hscae():
     return OrEnsemble(parts, progress=False)
 
 
+class _Calibrated:
+    """A Mahalanobis fitted, then conformally calibrated, on the same loader: the calibration
+    scores are gathered over the ranks; p-values score."""
+
+    def __init__(self):
+        from ood_ext import Conformal
+
+        self.conformal = Conformal(Mahalanobis(_seeded(lambda: ResNetClassifier(1, 3, width=4)), progress=False))
+
+    def fit(self, batches):
+        self.conformal.detector.fit(batches)
+        self.conformal.calibrate(batches)
+
+    def state_dict(self):
+        return {"state": {"scores": self.conformal.scores}}
+
+    def score(self, x):
+        return self.conformal.p_values(x)
+
+
 CASES = {
     "rose-ekfac": lambda: _rose("ekfac"),
     "rose-diag": lambda: _rose("diag"),
@@ -68,6 +88,7 @@ CASES = {
     "hscae-ensemble": _hscae,
     "vmdls-b": lambda: VMDLSBasic(_seeded(lambda: VMDLSNet(1, 3, width=2, latent=4)), progress=False),
     "vmdls": lambda: VMDLS(_seeded(lambda: VMDLSNet(1, 3, width=2, latent=4)), _Blur(), progress=False),
+    "conformal": _Calibrated,
 }
 
 

@@ -151,8 +151,7 @@ class Detector:
         if not torch.isfinite(scores).all():
             bad = int((~torch.isfinite(scores)).sum())
             raise ValueError(f"{type(self).__name__}.score: {bad} of {len(x)} inputs give a NaN or infinite score "
-                             f"(largest input magnitude {float(x.abs().max()):.3g}: outside the range the model "
-                             "computes in)")
+                             f"(largest input magnitude {float(x.abs().max()):.3g}; the computation overflowed)")
         return scores.detach().to(x.device, x.dtype if x.is_floating_point() else scores.dtype)
 
     def _prepare(self, x: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from .. import distributed, progress
@@ -24,7 +25,7 @@ from ..files import check_writable, write_folder
 from ..methods import MethodContext, get_profile
 from . import catalog, figures, models, seeds, timings
 from .report import write_report
-from .scoring import grid_metrics, open_set, score_sets
+from .scoring import grid_metrics, known_scores, open_set, score_sets
 
 
 class BenchmarkError(Exception):
@@ -168,7 +169,8 @@ def _plan(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, set
     for name in config.methods:
         cap, fit = _images_per_set(methods[name], profile), _fit_images(methods[name], profile)
         for stage, work in ((f"fit {name}", min(len(train), fit or len(train))),
-                            (f"score {name}", sum(min(len(d), cap or len(d)) for d in [test, *sets.values()]))):
+                            # the ID test set twice: its own images and as many known ones (calibration)
+                            (f"score {name}", sum(min(len(d), cap or len(d)) for d in [test, test, *sets.values()]))):
             plan.expect(stage, stage.split()[0], work, known.get(timings.key(profile.cache_label, stage, work)))
     return plan
 
@@ -260,15 +262,17 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
         id_set, batch_size = test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
         ood = {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images) for s, d in sets.items()}
         pairs, speed = score_sets(detector, inputs(id_set.images), ood, batch_size)
-        if detector.predicts and id_set.labels is not None:
-            # Known images the detector was not fitted on (validation) when there are any.
-            known = (held_back if len(held_back) else fit_data).subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
-            recognition = open_set(detector, inputs(known.images), inputs(id_set.images), id_set.labels,
-                                   len(train.classes), batch_size)
-            for pair in pairs:
-                pair.open_set = recognition
+        # Known images the detector was not fitted on, as many as ID test images: its conformal
+        # calibration set, and the reference of its open-set threshold if it classifies.
+        known = (held_back if len(held_back) else fit_data).subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
+        reference = known_scores(detector, inputs(known.images), batch_size)
+        recognition = (open_set(detector, reference, inputs(id_set.images), id_set.labels, len(train.classes),
+                                batch_size) if detector.predicts and id_set.labels is not None else None)
+        for pair in pairs:
+            pair.open_set = recognition
+            pair.calibration = np.sort(reference) if len(held_back) else None
         scored[name] = pairs
-        images = len(id_set) + sum(len(x) for x in ood.values())
+        images = len(id_set) + len(known) + sum(len(x) for x in ood.values())
         plan.finish(f"{name}: scored {images} images ({speed:.0f} images/s)", images)
         method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
                              "models": list(method.models),

@@ -1,4 +1,6 @@
-"""Scoring ID test sets and OOD sets with a detector, and the metrics of the resulting pairs."""
+"""Scoring ID test sets and OOD sets with a detector, and the metrics of the resulting pairs
+(including the split-conformal decisions at CONFORMAL_ALPHA when the pair carries calibration
+scores: the realised false-alarm rate on the ID test images and the recall of the OOD set)."""
 
 import time
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import distributed, metrics
+from ..conformal import p_values
 from ..data.images import loader
 from ..detectors.base import Detector
 
@@ -32,6 +35,10 @@ class ScoredSet:
     ood_scores: np.ndarray
     threshold: Optional[float] = None  # the detector's own decision threshold (OOD above it), if it has one
     open_set: Optional[OpenSet] = None
+    calibration: Optional[np.ndarray] = None  # sorted scores of ID images the detector was not fitted on
+
+
+CONFORMAL_ALPHA = 0.05  # the false-alarm rate the report's conformal decisions promise
 
 
 def _sharded(method, x: torch.Tensor, batch_size: int) -> np.ndarray:
@@ -52,14 +59,19 @@ def score_sets(detector: Detector, id_test: torch.Tensor, ood: dict[str, torch.T
     return pairs, count / (time.perf_counter() - start)
 
 
-def open_set(detector: Detector, known_train: torch.Tensor, id_test: torch.Tensor, id_labels: np.ndarray,
+def known_scores(detector: Detector, known: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Scores [M] of known (ID training) inputs [M, C, H, W]: a conformal calibration set and the
+    open-set threshold's reference when the detector was not fitted on them."""
+    return _sharded(detector.score_loader, known, batch_size)
+
+
+def open_set(detector: Detector, known: np.ndarray, id_test: torch.Tensor, id_labels: np.ndarray,
              classes: int, batch_size: int = 256) -> OpenSet:
-    """The OpenSet of a detector that classifies: its threshold accepts 95 % of the known inputs
-    known_train [M, C, H, W] (training images, ideally ones it was not fitted on); predictions of
-    the ID test inputs [N, C, H, W] (labels [N])."""
-    train_scores = _sharded(detector.score_loader, known_train, batch_size)
+    """The OpenSet of a detector that classifies: its threshold accepts 95 % of the known scores
+    [M] (training images, ideally ones it was not fitted on); predictions of the ID test inputs
+    [N, C, H, W] (labels [N])."""
     predicted = _sharded(detector.predict_loader, id_test, batch_size)
-    return OpenSet(metrics.threshold_at_tpr(train_scores, 0.95), predicted, np.asarray(id_labels), classes)
+    return OpenSet(metrics.threshold_at_tpr(known, 0.95), predicted, np.asarray(id_labels), classes)
 
 
 def set_metrics(s: ScoredSet) -> dict[str, float]:
@@ -73,6 +85,12 @@ def set_metrics(s: ScoredSet) -> dict[str, float]:
     if s.open_set is not None:
         o = s.open_set
         values["osr_f1"] = metrics.open_set_f1(o.id_pred, o.id_true, s.id_scores, s.ood_scores, o.threshold, o.classes)
+    if s.calibration is not None:
+        calibration = torch.from_numpy(s.calibration)
+        flagged = [(p_values(calibration, torch.from_numpy(np.asarray(v, dtype=np.float64))) <= CONFORMAL_ALPHA)
+                   for v in (s.id_scores, s.ood_scores)]
+        values |= {"conformal_false_alarms": float(flagged[0].double().mean()),
+                   "conformal_recall": float(flagged[1].double().mean())}
     return values
 
 

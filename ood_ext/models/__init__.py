@@ -1,5 +1,7 @@
-"""The networks of the methods and the baselines, and the interfaces detectors need of a model."""
+"""The networks of the methods and the baselines, the interfaces detectors need of a model, and
+`adapt`, which gives a user's own classifier those interfaces."""
 
+from .adapt import AdaptedClassifier, adapt
 from .classifier import ResNetClassifier
 from .dlsgan import DLSGAN, Autoencoder
 from .glow import Glow
@@ -17,6 +19,6 @@ from .ncsn import NCSN
 from .vae import ConvVAE
 from .vmdls import VMDLSNet
 
-__all__ = ["Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
+__all__ = ["AdaptedClassifier", "Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
            "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
-           "SelfConditionedAutoencoder", "VMDLSNet", "require"]
+           "SelfConditionedAutoencoder", "VMDLSNet", "adapt", "require"]

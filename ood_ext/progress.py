@@ -43,9 +43,10 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-# Conservative seconds per unit of work for a stage type nothing has measured yet (the slowest
-# model kinds and methods of the quick profile on a 2-core CPU): an early estimate errs long.
-DEFAULT_RATES = {"train": 0.01, "fit": 0.05, "score": 0.1}
+# Seconds per unit of work charged to a stage nothing has measured yet: typical quick-profile rates
+# on a 2-core CPU (training a VAE or a score network, fitting ROSE, scoring with an IWAE likelihood);
+# a first run's estimate is a guess until each stage has run once or stored timings exist.
+DEFAULT_RATES = {"train": 0.006, "fit": 0.008, "score": 0.03}
 
 
 @dataclass
@@ -56,13 +57,12 @@ class Plan:
 
     The time left charges each unfinished stage, in this order of preference: its own rate once
     part of it is done; the seconds it took in an earlier run (`expect(..., seconds=)`, e.g. from
-    stored timings); otherwise the larger of its type's rate measured so far and the type's
-    conservative DEFAULT_RATES. While any stage is charged that way the line says the figure is a
-    guess."""
+    stored timings); otherwise its type's DEFAULT_RATES (rates of different models and methods
+    differ a hundredfold, so another stage's measured rate says little about it). While any stage
+    is charged that way the line says the figure is a guess."""
 
     enabled: bool = True
     stages: dict = field(default_factory=dict)  # name → [type, work still to do, work in all, prior seconds]
-    measured: dict = field(default_factory=dict)  # type → (seconds, units) done
     own: dict = field(default_factory=dict)  # stage → (seconds, units) done
     started: float = field(default_factory=lambda: time.perf_counter())
     current: Optional[str] = None
@@ -82,9 +82,8 @@ class Plan:
         """Part of the current stage is done (`work` units): charge its time, print a line."""
         now = time.perf_counter()
         stage = self.stages.setdefault(self.current, ["other", 0.0, 0.0, None])
-        for table, key in ((self.measured, stage[0]), (self.own, self.current)):
-            seconds, units = table.get(key, (0.0, 0.0))
-            table[key] = (seconds + now - self.clock, units + work)
+        seconds, units = self.own.get(self.current, (0.0, 0.0))
+        self.own[self.current] = (seconds + now - self.clock, units + work)
         stage[1] = max(0.0, stage[1] - work)
         self.clock = now
         self._line(text)
@@ -111,9 +110,7 @@ class Plan:
             return left * seconds / units, False
         if prior is not None:
             return prior * (left / total if total else 1.0), False
-        seconds, units = self.measured.get(stage_type, (0.0, 0.0))
-        rate = max(seconds / units if units else 0.0, DEFAULT_RATES.get(stage_type, max(DEFAULT_RATES.values())))
-        return left * rate, True
+        return left * DEFAULT_RATES.get(stage_type, max(DEFAULT_RATES.values())), True
 
     def remaining(self) -> str:
         estimates = [self._estimate(name) for name in self.stages]

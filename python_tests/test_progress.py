@@ -11,7 +11,7 @@ def test_durations_read_naturally():
     assert [progress.duration(s) for s in (0.4, 42, 185, 3720)] == ["0s", "42s", "3m05s", "1h02m"]
 
 
-def test_time_left_charges_unmeasured_stages_conservatively_and_says_it_is_a_guess(monkeypatch):
+def test_time_left_charges_unmeasured_stages_a_typical_rate_and_says_it_is_a_guess(monkeypatch):
     clock = iter([0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 12.0, 12.0, 12.0])  # Plan(): 2; begin: 1; finish: 2
     monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
     plan = progress.Plan(enabled=False)
@@ -24,8 +24,8 @@ def test_time_left_charges_unmeasured_stages_conservatively_and_says_it_is_a_gue
     want = 400 * rates["train"] + 50 * rates["fit"] + 20
     assert plan.remaining() == f"about {progress.duration(want)} left (a guess: some stages not measured yet)"
     plan.begin("train a")  # t = 0
-    plan.finish("a trained", work=100)  # t = 10: 0.1 s per training unit, slower than the default
-    want = 300 * 0.1 + 50 * rates["fit"] + 20
+    plan.finish("a trained", work=100)  # t = 10: 0.1 s per training unit, which says nothing of b
+    want = 300 * rates["train"] + 50 * rates["fit"] + 20
     assert plan.remaining() == f"about {progress.duration(want)} left (a guess: some stages not measured yet)"
     plan.begin("fit x")  # t = 10
     plan.finish("x fitted", work=50)  # t = 12

@@ -1,10 +1,11 @@
 """Train-or-load of the models the benchmark's methods need, cached on disk.
 
-A model is cached under a name made of its kind, the ID data it was trained on, the profile and
-the seed; training checkpoints every epoch next to it, so an interrupted run resumes. Under a
+A model is cached under a name made of its kind, the ID data it was trained on, the profile, a
+digest of its training settings and the seed; training checkpoints every epoch next to it, so an interrupted run resumes. Under a
 process group every rank trains (data-parallel, see training.trainer) and rank 0 writes.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,10 @@ class TrainedModel:
 
 
 def cache_path(kind: ModelKind, train: ImageSet, profile: Profile, cache: Path, seed: int) -> Path:
-    """Where the trained model of `kind` for this ID data, profile and seed is cached."""
-    return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.cache_label}-seed{seed}.pt"
+    """Where the trained model of `kind` for this ID data, profile, training settings and seed is
+    cached (a digest of the settings in the name: changed settings never load a stale model)."""
+    digest = hashlib.blake2b(repr(profile.settings(kind.name)).encode(), digest_size=4).hexdigest()
+    return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.cache_label}-{digest}-seed{seed}.pt"
 
 
 def provide(kind: ModelKind, train: ImageSet, test: ImageSet, profile: Profile, cache: Path, device: torch.device,

@@ -53,7 +53,7 @@ def write_report(out: Path, reproduction: dict, figures: list[str]) -> None:
              f"Sizes: models train on up to {sizes['train_samples'] or 'all'} ID training images (each model's own "
              f"cap below), detectors fit on {sizes['fit_samples'] or 'all'}, {sizes['test_samples'] or 'all'} ID test "
              f"images, up to {sizes['ood_samples'] or 'all'} images per OOD set"
-             + "".join(f"; `{k}` scores {v} per set" for k, v in sizes["images_per_set"].items())
+             + "".join(f"; `{k}` scores {v or 'all'} per set" for k, v in sizes["images_per_set"].items())
              + ". Cells: ours [95 % bootstrap interval, 1000 resamples of the ID and OOD scores] / the paper's "
              "number (– where the paper has no cell for the stand-in).", "",
              "## Claims", ""]

@@ -94,7 +94,8 @@ def parser() -> argparse.ArgumentParser:
                    f"{','.join(map(str, defaults.heldout_classes))})")
     b.add_argument("--dist-timeout", dest="dist_timeout", type=_seconds, metavar="SECONDS",
                    help="under torchrun: how long a process waits for its peers, at start-up and in any one "
-                   f"exchange, before it exits with an error naming the missing ones (default {defaults.dist_timeout:g})")
+                   "exchange, before it exits with an error naming the missing ones "
+                   f"(default {defaults.dist_timeout:g})")
     b.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress lines or bars (off a terminal, progress is one line per stage and epoch)")
     r = sub.add_parser("reproduce", help="a paper's tables regenerated on offline data beside its numbers",

@@ -258,5 +258,6 @@ def barrier() -> None:
             dist.barrier()
 
 
-__all__ = ["DEFAULT_TIMEOUT", "PeerError", "active", "all_reduce_sum", "average_", "barrier", "broadcast_module_", "broadcast", "collective_seconds", "gather", "init_from_environment",
-           "is_main", "map_sharded", "maximum", "rank", "shard", "shard_batch", "shard_size", "total_count", "world_size"]
+__all__ = ["DEFAULT_TIMEOUT", "PeerError", "active", "all_reduce_sum", "average_", "barrier", "broadcast_module_",
+           "broadcast", "collective_seconds", "gather", "init_from_environment", "is_main",
+           "map_sharded", "maximum", "rank", "shard", "shard_batch", "shard_size", "total_count", "world_size"]

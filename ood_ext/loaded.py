@@ -100,7 +100,8 @@ def summary(value: Any, limit: int = 120) -> str:
         else:
             inner = ", ".join(_short(v) for v in list(value)[:6])
         more = ", …" if len(value) > 6 else ""
-        text = f"{kind} of {len(value)}: {{{inner}{more}}}" if kind == "dict" else f"{kind} of {len(value)}: [{inner}{more}]"
+        opening, closing = ("{", "}") if kind == "dict" else ("[", "]")
+        text = f"{kind} of {len(value)}: {opening}{inner}{more}{closing}"
     elif isinstance(value, (Number, str, bytes, type(None))):
         text = repr(value)
     else:

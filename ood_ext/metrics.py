@@ -183,5 +183,6 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
-__all__ = ["PAIR_METRICS", "aupr_in", "aupr_out", "auroc", "bootstrap_interval", "detection_accuracy", "else_acc", "fpr_at_tpr", "frechet_distance",
-           "open_set_f1", "psnr", "ssim", "summary", "threshold_at_tpr", "tnr_at_tpr", "zero_acc"]
+__all__ = ["PAIR_METRICS", "aupr_in", "aupr_out", "auroc", "bootstrap_interval", "detection_accuracy", "else_acc",
+           "fpr_at_tpr", "frechet_distance", "open_set_f1", "psnr", "ssim", "summary", "threshold_at_tpr", "tnr_at_tpr",
+           "zero_acc"]

@@ -45,3 +45,17 @@ def strided(t: torch.Tensor) -> torch.Tensor:
     out = wide[..., ::2]
     assert not out.is_contiguous() or t.shape[-1] == 1
     return out
+
+
+def digits_smoke_cache_name(kind: str = "classifier") -> str:
+    """The model cache's file name for `kind` in a smoke benchmark on digits with no held-out
+    class and seed 0 (what the CLI tests plant files at)."""
+    from pathlib import Path
+
+    from ood_ext.data.datasets import digits_split
+    from ood_ext.eval.models import cache_path
+    from ood_ext.methods import get_profile, kinds
+
+    profile = get_profile("smoke")
+    train = digits_split("train").subset(profile.sizes.train_samples, 0)
+    return cache_path(kinds()[kind], train, profile, Path("."), 0).name

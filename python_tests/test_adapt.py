@@ -92,7 +92,8 @@ def test_unknown_names_are_refused_with_a_suggestion(names, message):
 def test_a_head_that_does_not_take_the_features_says_so():
     classifier = adapt(TorchvisionStyleResNet(), features="layer1", head="fc")
     features = classifier.features(torch.rand(2, 1, 16, 16))
-    with pytest.raises(ValueError, match=r"head 'fc' does not take the features of 'layer1' \(flattened to \[2, 512\]\)"):
+    message = r"head 'fc' does not take the features of 'layer1' \(flattened to \[2, 512\]\)"
+    with pytest.raises(ValueError, match=message):
         classifier.head(features)
     with pytest.raises(TypeError, match="needs an nn.Module"):
         adapt(lambda x: x)

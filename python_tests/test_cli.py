@@ -14,6 +14,8 @@ from ood_ext.cli import main
 from ood_ext.data import write_idx
 from ood_ext.training import save_model
 
+from conftest import digits_smoke_cache_name
+
 
 def run_cli(capsys, *argv):
     try:
@@ -152,7 +154,7 @@ def test_end_to_end_generative_methods(tmp_path):
     assert json.loads((out / "results.json").read_text())["metrics"] == results["metrics"]
 
 
-CACHED = "classifier-digits-600-smoke-seed0.pt"
+CACHED = digits_smoke_cache_name()
 
 
 def run_digits(capsys, tmp_path):
@@ -257,7 +259,8 @@ def _fail_on(name, write):
      r"missing stem\.0\.weight, .* and 2 more"),
     (CACHED, _state_with(lambda s: s.update({"fc.weight": torch.ones(2, 2)})),
      r"wrong fc\.weight tensor\[2, 2\] torch\.float32 \(expected \[\d+, \d+\]\)"),
-    (CACHED, lambda p: torch.save(Payload(), p), r"not a checkpoint ood_ext wrote \(it holds objects other than tensors"),
+    (CACHED, lambda p: torch.save(Payload(), p),
+     r"not a checkpoint ood_ext wrote \(it holds objects other than tensors"),
 ])
 @pytest.mark.timeout(120)  # crafted nests of shared containers once hung the run
 def test_a_bad_cache_entry_is_one_bounded_line_saying_how_to_rebuild(capsys, tmp_path, name, write, message):

@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from ood_ext import files  # noqa: E402
 from ood_ext.cli import main  # noqa: E402
 from ood_ext.data import write_idx  # noqa: E402
+from conftest import digits_smoke_cache_name  # noqa: E402
 from ood_ext.models import ResNetClassifier  # noqa: E402
 from ood_ext.training import load_model, save_model  # noqa: E402
 
@@ -94,7 +95,7 @@ def test_model_round_trip_through_the_safe_writer(tmp_path):
 
 def test_benchmark_writes_through_no_planted_link(tmp_path, victim):
     out, cache = tmp_path / "runs" / "report", tmp_path / "runs" / "cache"
-    model = cache / "classifier-digits-600-smoke-seed0.pt"
+    model = cache / digits_smoke_cache_name()
     for link in (out / ".write-test", out / "report.md", out / "results.json", out / "auroc.png",
                  out / "roc_msp.png", cache / ".write-test", model.with_name(model.name + ".tmp")):
         plant(link, victim)

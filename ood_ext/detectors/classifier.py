@@ -192,7 +192,8 @@ class Mahalanobis(ClassifierDetector):
             raise ValueError(f"Mahalanobis state: {features} features do not fit the model's head ({exc})") from exc
         classes = state["classes"]
         if (not torch.is_tensor(classes) or classes.dtype != torch.int64 or classes.shape != (count,)
-                or len(torch.unique(classes)) != count or (count and (classes.min() < 0 or classes.max() >= model_classes))):
+                or len(torch.unique(classes)) != count
+                or (count and (classes.min() < 0 or classes.max() >= model_classes))):
             raise ValueError(f"Mahalanobis state: classes must be {count} distinct int64 class indices of the model's "
                              f"{model_classes}, got {classes if torch.is_tensor(classes) else type(classes).__name__}")
 

@@ -1,7 +1,8 @@
 """Train-or-load of the models the benchmark's methods need, cached on disk.
 
 A model is cached under a name made of its kind, the ID data it was trained on, the profile, a
-digest of its training settings and the seed; training checkpoints every epoch next to it, so an interrupted run resumes. Under a
+digest of its training settings and the seed; training checkpoints every epoch next to it, so an
+interrupted run resumes. Under a
 process group every rank trains (data-parallel, see training.trainer) and rank 0 writes.
 """
 

@@ -19,6 +19,6 @@ from .ncsn import NCSN
 from .vae import ConvVAE
 from .vmdls import VMDLSNet
 
-__all__ = ["AdaptedClassifier", "Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder", "LatentVariableModel",
-           "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
+__all__ = ["AdaptedClassifier", "Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder",
+           "LatentVariableModel", "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
            "SelfConditionedAutoencoder", "VMDLSNet", "adapt", "require"]

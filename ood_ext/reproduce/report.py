@@ -10,7 +10,8 @@ from ..files import write_text
 from .protocol import protocols
 
 METRIC_TITLES = {"auroc": "AUROC", "aupr_in": "AUPR-In", "aupr_out": "AUPR-Out", "fpr95": "FPR@95TPR",
-                 "zero_acc": "zero_acc (OOD recall)", "else_acc": "else_acc (ID accuracy)", "osr_f1": "open-set macro-F1"}
+                 "zero_acc": "zero_acc (OOD recall)", "else_acc": "else_acc (ID accuracy)",
+                 "osr_f1": "open-set macro-F1"}
 
 
 def cell(row: dict) -> str:

@@ -14,7 +14,7 @@ from .. import distributed
 from .. import methods as registry
 from ..eval import catalog, figures
 from ..eval.benchmark import BenchmarkConfig, BenchmarkError, evaluate, validate
-from ..eval.scoring import ScoredSet
+from ..eval.scoring import ScoredSet, set_metrics
 from ..files import write_folder
 from ..metrics import PAIR_METRICS, bootstrap_interval
 from .protocol import Protocol, protocols
@@ -110,8 +110,6 @@ def _measure(metric: str, id_scores: np.ndarray, ood_scores: np.ndarray,
     if metric in PAIR_METRICS:
         value = PAIR_METRICS[metric](id_scores, ood_scores)
         return float(value), list(bootstrap_interval(metric, id_scores, ood_scores, BOOTSTRAP_DRAWS))
-    from ..eval.scoring import set_metrics
-
     return float(set_metrics(pair)[metric]), None
 
 

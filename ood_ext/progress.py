@@ -43,10 +43,12 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-# Seconds per unit of work charged to a stage nothing has measured yet: typical quick-profile rates
-# on a 2-core CPU (training a VAE or a score network, fitting ROSE, scoring with an IWAE likelihood);
-# a first run's estimate is a guess until each stage has run once or stored timings exist.
-DEFAULT_RATES = {"train": 0.006, "fit": 0.008, "score": 0.03}
+# Seconds per unit of work charged to a stage nothing has measured yet: the default benchmark's
+# rates per stage type on a 2-core CPU (its 8 trainings, 9 fits and 9 scorings, fresh clone:
+# 322 s / 120,000 image-epochs, 120 s / 21,600 images, 126 s / 36,280 images). One method can be
+# 100× slower than another (Likelihood Regret), so a first run's figure is a guess until each
+# stage has run once or timings from an earlier run are stored.
+DEFAULT_RATES = {"train": 0.003, "fit": 0.006, "score": 0.004}
 
 
 @dataclass

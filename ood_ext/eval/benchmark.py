@@ -115,9 +115,11 @@ def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, show: bool, skip
     return built
 
 
-def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[ImageSet, ImageSet, dict]:
-    """(ID train, ID test, OOD sets): the known classes' subsets, and the chosen sets plus the
-    held-out classes' test images."""
+def _data(config: BenchmarkConfig, profile, show: bool,
+          skipped: dict) -> tuple[ImageSet, ImageSet, ImageSet, dict]:
+    """(ID train, spare ID training images, ID test, OOD sets): the known classes' subsets (the
+    spare ones are the known training images left out of `train`, which no model or fit sees),
+    and the chosen sets plus the held-out classes' test images."""
     sizes = profile.sizes
     try:
         full_train, full_test = _id_data(config)
@@ -126,7 +128,7 @@ def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[
         else:
             known_train, known_test, held_out = ood_sets.held_out_classes(full_train, full_test,
                                                                           config.heldout_classes)
-        train = known_train.subset(sizes.train_samples, config.seed)
+        train, spare = known_train.split(sizes.train_samples, config.seed)
         test = known_test.subset(sizes.test_samples, config.seed)
         sets = {} if config.ood == ["none"] else _ood_sets(config, test, profile, show, skipped)
         if held_out is not None:
@@ -135,7 +137,7 @@ def _data(config: BenchmarkConfig, profile, show: bool, skipped: dict) -> tuple[
         raise BenchmarkError(str(exc)) from exc
     except ValueError as exc:  # e.g. a held-out class out of range
         raise BenchmarkError(str(exc)) from exc
-    return train, test, sets
+    return train, spare, test, sets
 
 
 def _images_per_set(method, profile) -> Optional[int]:
@@ -197,11 +199,12 @@ def evaluate(config: BenchmarkConfig, profile) -> tuple[dict, dict]:
     cache = config.cache or config.out.parent / "cache"
     show = config.progress and distributed.is_main()
     skipped: dict = {}
-    train, test, sets = _data(config, profile, show, skipped)
+    train, spare, test, sets = _data(config, profile, show, skipped)
     plan = _plan(config, profile, train, test, sets, cache, show)
     progress.activate(plan)
     try:
-        scored, model_info, method_info = _train_fit_score(config, profile, train, test, sets, device, cache, plan)
+        scored, model_info, method_info = _train_fit_score(config, profile, train, spare, test, sets, device, cache,
+                                                           plan)
     finally:
         progress.activate(None)
     if distributed.is_main():
@@ -222,8 +225,8 @@ def evaluate(config: BenchmarkConfig, profile) -> tuple[dict, dict]:
     return results, scored
 
 
-def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: ImageSet, sets: dict,
-                     device: torch.device, cache: Path, plan: progress.Plan) -> tuple[dict, dict, dict]:
+def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: ImageSet, test: ImageSet,
+                     sets: dict, device: torch.device, cache: Path, plan: progress.Plan) -> tuple[dict, dict, dict]:
     """Train or load every model the methods need, then fit and score each method:
     (scored pairs per method, model info per kind, method info per method)."""
     methods, kinds = registry.methods(), registry.kinds()
@@ -262,15 +265,20 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
         id_set, batch_size = test.subset(cap, config.seed + seeds.ID_SCORED), 64 if cap else 256
         ood = {s: inputs(d.subset(cap, config.seed + seeds.OOD_SCORED).images) for s, d in sets.items()}
         pairs, speed = score_sets(detector, inputs(id_set.images), ood, batch_size)
-        # Known images the detector was not fitted on, as many as ID test images: its conformal
-        # calibration set, and the reference of its open-set threshold if it classifies.
-        known = (held_back if len(held_back) else fit_data).subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
+        # Known training images, as many as ID test images, that neither the models nor the fit saw
+        # (exchangeable with the test images) — else, when the models trained on every one, those
+        # the fit did not see: the conformal calibration set, and the reference of the open-set
+        # threshold if the detector classifies.
+        source, calibration = ((spare, "unseen by the models and the fit") if len(spare) else
+                               (held_back, "unseen by the fit (the models trained on them)") if len(held_back) else
+                               (fit_data, None))
+        known = source.subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
         reference = known_scores(detector, inputs(known.images), batch_size)
         recognition = (open_set(detector, reference, inputs(id_set.images), id_set.labels, len(train.classes),
                                 batch_size) if detector.predicts and id_set.labels is not None else None)
         for pair in pairs:
             pair.open_set = recognition
-            pair.calibration = np.sort(reference) if len(held_back) else None
+            pair.calibration = np.sort(reference) if calibration else None
         scored[name] = pairs
         images = len(id_set) + len(known) + sum(len(x) for x in ood.values())
         plan.finish(f"{name}: scored {images} images ({speed:.0f} images/s)", images)
@@ -278,7 +286,7 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, test: Im
                              "models": list(method.models),
                              "detector": type(detector).__name__, "settings": detector.config(),
                              "fit_seconds": fit_seconds, "images_per_second": speed,
-                             "images_per_set": cap, "fit_images": len(fit_data)}
+                             "images_per_set": cap, "fit_images": len(fit_data), "calibration": calibration}
     return scored, model_info, method_info
 
 

@@ -120,7 +120,7 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
     if recognising:
         lines += ["", "## Open-set recognition: macro-F1 (%) ↑", "",
                   "Detectors that also classify: known classes plus 'unknown' (score above the threshold that "
-                  "accepts 95 % of known training images left out of the detector's fit), the ID test images "
+                  "accepts 95 % of known training images its models and fit did not see), the ID test images "
                   "against each OOD set."]
         lines += [""] + metric_table(recognising, "osr_f1", False)
     calibrated = {m: sets for m, sets in results["metrics"].items()
@@ -128,10 +128,12 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
     if calibrated:
         sets = list(dict.fromkeys(s for v in calibrated.values() for s in v))
         lines += ["", "## Decisions at a promised false-alarm rate (split conformal, α = 0.05)", "",
-                  "Each detector calibrated on as many ID training images as it scores ID test images, none of them "
-                  "seen by its fit; an image is flagged OOD when its conformal p-value is at most 0.05, which promises "
-                  "that at most 5 % of exchangeable ID images are flagged. Realised false-alarm rate on the ID test "
-                  "images beside the target, and the recall (%) of each OOD set.", "",
+                  "Each detector calibrated on as many ID training images as it scores ID test images, "
+                  f"{next(iter(results['methods'][m]['calibration'] for m in calibrated))}; an image is flagged OOD "
+                  "when its conformal p-value is at most 0.05, which promises that at most 5 % of exchangeable ID "
+                  "images are flagged. Realised false-alarm rate on the ID test images beside the target (it "
+                  "scatters around the promise: a calibration set of n images gives a rate with a standard deviation "
+                  "of about √(0.05 · 0.95 / n)), and the recall (%) of each OOD set.", "",
                   "| method | false alarms (%) | target (%) | " + " | ".join(sets) + " | mean recall |",
                   "|---|---:|---:|" + "---:|" * (len(sets) + 1)]
         for method, values in calibrated.items():

@@ -80,7 +80,7 @@ build: deps $(BIN)/python
 # torch 2.14.1+cu130 (nothing can run on a GPU here): .ci/cuda_check.sh.
 cuda-check: install
 	test -x $(CUDA_VENV)/bin/python || $(PYTHON) -m venv $(CUDA_VENV)
-	$(CUDA_VENV)/bin/pip install -q $(TORCH_CUDA) numpy ninja setuptools wheel scipy scikit-learn pytest hypothesis \
+	$(CUDA_VENV)/bin/pip install -q $(TORCH_CUDA) numpy ninja setuptools wheel scipy scikit-learn pytest pytest-timeout hypothesis \
 	  tqdm matplotlib pillow scikit-image
 	VENV=$(VENV) CUDA_VENV=$(CUDA_VENV) .ci/cuda_check.sh
 

@@ -4,8 +4,10 @@ with HSCAE, thresholds chosen on in-distribution data. Run it leave-one-class-ou
 (`--heldout-class C`): the classifier and the autoencoders then train without class C."""
 
 from ..detectors import HSCAE, ODIN, OrEnsemble
+from ..metrics import psnr
 from ..models import SelfConditionedAutoencoder
 from ..training import HSCAESettings, train_hscae
+from .classifier import ODIN_FIT_IMAGES
 from .registry import register
 from .spec import Family, Method, MethodContext, ModelKind, PerProfile, TrainJob
 
@@ -13,7 +15,9 @@ LATENTS = (6, 8, 10)
 LEVELS = (1, 2, 3, 4, 5)
 SETTINGS = PerProfile(
     smoke=HSCAESettings(width=4, latent=8, depth=1, epochs=1, batch_size=64, train_samples=300),
-    quick=HSCAESettings(width=8, latent=8, depth=2, epochs=5, batch_size=64, train_samples=4000),
+    # Quick: all 12,000 training images (test MSE 0.0219 against 0.0270 on 4,000, 51 s against 18 s
+    # on 2 cores); the paper's crop + rotation raised it to 0.0243 at 5 epochs, so none here.
+    quick=HSCAESettings(width=8, latent=8, depth=2, epochs=5, batch_size=64, train_samples=12000),
     full=HSCAESettings(width=32, latent=8, depth=7, epochs=200, batch_size=128, train_samples=None),
 )
 
@@ -24,8 +28,9 @@ def _train(job: TrainJob) -> dict:
     train_hscae(job.model, classifier, job.inputs(data.images), job.settings, job.device, job.checkpoint, job.seed,
                 job.progress)
     x = job.inputs(job.test_subset(500).images).to(job.device)
-    detector = HSCAE(job.model, classifier, progress=False).fit([])
-    return {"test_mse": float(detector.score(x).mean()), "train_samples": len(data), "epochs": job.settings.epochs}
+    recon = HSCAE(job.model, classifier, progress=False).reconstruct(x, 1)
+    return {"psnr_db": float(psnr(recon, x).mean()), "test_mse": float((recon - x).pow(2).mean()),
+            "train_samples": len(data), "epochs": job.settings.epochs}
 
 
 def _kind(latent: int) -> ModelKind:
@@ -41,12 +46,8 @@ def _hscae(latent: int, level: int, metric: str):
 
 def _ensemble(level: int):
     def make(c: MethodContext) -> OrEnsemble:
-        parts = [ODIN(c.model("classifier"), temperature=10.0), HSCAE(c.model("hscae-l8"), c.model("classifier"),
-                                                                       level, "mse")]
-        ensemble = OrEnsemble(parts)
-        for part in parts:  # both parts score with the trained models alone
-            part.fit([])
-        return ensemble
+        return OrEnsemble([ODIN(c.model("classifier"), temperature=10.0, epsilon=None),
+                           HSCAE(c.model("hscae-l8"), c.model("classifier"), level, "mse")])
 
     return make
 
@@ -61,7 +62,8 @@ _metrics.append(Method("hscae-l8-h2-ssim", "HSCAE, latent 8, level 2, 1 − SSIM
                        _hscae(8, 2, "ssim")))
 # The default run's ensemble: level 5, the seed paper's best OOD recall (its Table 3).
 _ensembles = [Method(f"hscae-ensemble-h{level}", f"ODIN (T = 10) or HSCAE (latent 8, level {level}, MSE), "
-                     "thresholds from ID data", ("hscae-l8", "classifier"), _ensemble(level), default=level == 5)
+                     "thresholds and ODIN's ε from held-out ID data", ("hscae-l8", "classifier"), _ensemble(level),
+                     fit_images=ODIN_FIT_IMAGES, fit_unseen=True, default=level == 5)
               for level in LEVELS]
 
 FAMILY = register(Family("hscae", "HSCAE: hierarchical self-conditioned autoencoder, and its ensemble with ODIN",

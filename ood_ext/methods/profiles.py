@@ -16,7 +16,7 @@ class Sizes:
     """Images per experiment (None = all)."""
 
     train_samples: Optional[int]  # ID training images the models and detectors draw from
-    test_samples: Optional[int]  # ID test images
+    test_samples: Optional[int]  # ID test images the detectors score (trainers measure on all of them)
     ood_samples: Optional[int]  # images per OOD set
     fit_samples: Optional[int]  # ID training images a detector is fitted on (unless its method says)
 

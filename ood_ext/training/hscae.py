@@ -8,13 +8,14 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from ..data.augment import Augmentation
 from .trainer import Trainer
 
 
 @dataclass(frozen=True)
 class HSCAESettings:
     """Architecture (width, latent, conditioned convolutions per stage) and Adam training on up to
-    `train_samples` ID images (None: all)."""
+    `train_samples` ID images (None: all), augmented by `augment` (input and target alike)."""
 
     width: int
     latent: int
@@ -23,6 +24,7 @@ class HSCAESettings:
     batch_size: int
     train_samples: Optional[int]
     lr: float = 1e-3
+    augment: Augmentation = Augmentation()
 
 
 @torch.no_grad()
@@ -42,7 +44,7 @@ def train_hscae(model: nn.Module, classifier: nn.Module, images: Tensor, setting
                       progress=progress)
 
     def step(batch):
-        x = batch[0].to(device)
+        x = settings.augment(batch[0].to(device))
         loss = (model(x, class_probabilities(classifier, x)) - x).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

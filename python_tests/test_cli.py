@@ -95,6 +95,11 @@ def test_end_to_end_smoke_benchmark(tmp_path):
     assert results["metrics"]["mahalanobis"]["noise"]["auroc"] > 0.9
     report = (out / "report.md").read_text()
     assert "## AUROC" in report and "| heldout-3 |" in report
+    # ODIN chooses ε on known training images no model saw (ODIN_FIT_IMAGES), and the report shows it.
+    odin = results["methods"]["odin"]
+    assert odin["fit_unseen"] and odin["fit_images"] == 200 and 0.0 <= odin["fitted"]["step"] <= 0.004
+    assert not results["methods"]["msp"]["fit_unseen"] and results["methods"]["react"]["fitted"]["clip"] > 0
+    assert f"fitted: step {odin['fitted']['step']:.4g}" in report
     for png in ["auroc.png"] + [f"{kind}_{m}.png" for kind in ("roc", "hist") for m in methods]:
         assert (out / png).stat().st_size > 1000
     # A second run loads the cached models and reproduces the numbers exactly.

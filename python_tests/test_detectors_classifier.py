@@ -48,6 +48,7 @@ def setup(device):
 DETECTORS = {
     "msp": lambda m: MSP(m, progress=False),
     "odin": lambda m: ODIN(m, 1000.0, 0.01, progress=False),
+    "odin-chosen": lambda m: ODIN(m, 10.0, None, progress=False),
     "energy": lambda m: Energy(m, 1.0, progress=False),
     "react": lambda m: ReAct(m, 0.9, 1.0, progress=False),
     "mahalanobis": lambda m: Mahalanobis(m, 0.0, progress=False),
@@ -122,6 +123,29 @@ def test_scores_match_direct_computations(setup, device):
     with torch.no_grad():
         want = -(model(ood - 0.01 * xs.grad.sign()) / 1000.0).softmax(1).max(1).values
     assert torch.allclose(ODIN(model, 1000.0, 0.01).fit([]).score(ood), want)
+
+
+def test_odin_chooses_epsilon_on_id_data_alone(setup, device):
+    model, x, y, ood = setup
+    odin = ODIN(model, 10.0, None, progress=False).fit(loader(x, batch_size=64))
+    # The ID-only criterion by hand: the grid's ε with the largest mean tempered confidence of x̃.
+    xs = x.clone().requires_grad_()
+    tempered = model(xs) / 10.0
+    F.cross_entropy(tempered, tempered.argmax(1), reduction="sum").backward()
+    with torch.no_grad():
+        means = [float((model(x - eps * xs.grad.sign()) / 10.0).softmax(1).max(1).values.double().mean())
+                 for eps in ODIN.EPSILONS]
+    assert float(odin.step) == ODIN.EPSILONS[int(np.argmax(means))] > 0, "a step towards confidence helps ID data"
+    again = ODIN(model, 10.0, None, progress=False).load_state_dict(odin.state_dict())
+    assert float(again.step) == float(odin.step) and torch.equal(again.score(ood), odin.score(ood))
+    with pytest.raises(ValueError, match="loader yielded none"):
+        ODIN(model, 10.0, None).fit([])
+    with pytest.raises(ValueError, match="epsilon must be ≥ 0"):
+        ODIN(model, 10.0, -0.1)
+    fixed = ODIN(model, 10.0, 0.002).fit([])
+    assert float(fixed.step) == 0.002
+    with pytest.raises(ValueError, match="fitted with"):
+        fixed.load_state_dict(odin.state_dict())
 
 
 def test_mahalanobis_matches_numpy(setup, device):

@@ -4,8 +4,9 @@
   classifier's softmax (T = 1) of the level's input; score the distance between x and x̂_h:
   "mse" mean((x − x̂_h)²), "softmax" ‖softmax(f(x)/2) − softmax(f(x̂_h)/2)‖₂, or "ssim" 1 − SSIM.
 * OrEnsemble: OOD when any part says so, each part with its own threshold chosen on
-  in-distribution data only (the fit loader): the pair of thresholds that accepts a target
-  fraction of that data jointly with the most even split of the rejections between the parts.
+  in-distribution data only (the fit loader, which also fits the parts not fitted yet): the
+  pair of thresholds that accepts a target fraction of that data jointly with the most even
+  split of the rejections between the parts.
   Its score, max_i (s_i − τ_i) / sd_i, is positive exactly when the OR rule says OOD, so it ranks
   for AUROC and thresholds at 0.
 Higher = more OOD.
@@ -113,7 +114,11 @@ class OrEnsemble(Detector):
         return torch.stack([p.score(x).double() for p in self.parts], 1)
 
     def _fit(self, loader) -> None:
-        scores = distributed.gather(self._concat([self.part_scores(batch_inputs(b)).cpu() for b in loader])).numpy()
+        batches = list(loader)
+        for part in self.parts:  # a part not fitted yet (e.g. ODIN choosing its ε) fits on the same ID data
+            if not part.fitted:
+                part.fit(batches)
+        scores = distributed.gather(self._concat([self.part_scores(batch_inputs(b)).cpu() for b in batches])).numpy()
         self.thresholds = torch.tensor(choose_thresholds(scores[:, 0], scores[:, 1], self.acceptance),
                                        dtype=torch.float64)
         self.scales = torch.tensor(scores.std(0), dtype=torch.float64).clamp(min=1e-12)

@@ -116,10 +116,12 @@ def _ood_sets(config: BenchmarkConfig, test: ImageSet, profile, show: bool, skip
 
 
 def _data(config: BenchmarkConfig, profile, show: bool,
-          skipped: dict) -> tuple[ImageSet, ImageSet, ImageSet, dict]:
-    """(ID train, spare ID training images, ID test, OOD sets): the known classes' subsets (the
-    spare ones are the known training images left out of `train`, which no model or fit sees),
-    and the chosen sets plus the held-out classes' test images."""
+          skipped: dict) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, dict]:
+    """(ID train, spare ID training images, ID test, every ID test image, OOD sets): the known
+    classes' subsets (the spare ones are the known training images left out of `train`, which no
+    model or fit sees; the detectors score the ID test subset, the trainers measure their models'
+    quality on up to all the test images), and the chosen sets plus the held-out classes' test
+    images."""
     sizes = profile.sizes
     try:
         full_train, full_test = _id_data(config)
@@ -137,7 +139,7 @@ def _data(config: BenchmarkConfig, profile, show: bool,
         raise BenchmarkError(str(exc)) from exc
     except ValueError as exc:  # e.g. a held-out class out of range
         raise BenchmarkError(str(exc)) from exc
-    return train, spare, test, sets
+    return train, spare, test, known_test, sets
 
 
 def _images_per_set(method, profile) -> Optional[int]:
@@ -199,12 +201,12 @@ def evaluate(config: BenchmarkConfig, profile) -> tuple[dict, dict]:
     cache = config.cache or config.out.parent / "cache"
     show = config.progress and distributed.is_main()
     skipped: dict = {}
-    train, spare, test, sets = _data(config, profile, show, skipped)
+    train, spare, test, model_test, sets = _data(config, profile, show, skipped)
     plan = _plan(config, profile, train, test, sets, cache, show)
     progress.activate(plan)
     try:
-        scored, model_info, method_info = _train_fit_score(config, profile, train, spare, test, sets, device, cache,
-                                                           plan)
+        scored, model_info, method_info = _train_fit_score(config, profile, train, spare, test, model_test, sets,
+                                                           device, cache, plan)
     finally:
         progress.activate(None)
     if distributed.is_main():
@@ -226,7 +228,8 @@ def evaluate(config: BenchmarkConfig, profile) -> tuple[dict, dict]:
 
 
 def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: ImageSet, test: ImageSet,
-                     sets: dict, device: torch.device, cache: Path, plan: progress.Plan) -> tuple[dict, dict, dict]:
+                     model_test: ImageSet, sets: dict, device: torch.device, cache: Path,
+                     plan: progress.Plan) -> tuple[dict, dict, dict]:
     """Train or load every model the methods need, then fit and score each method:
     (scored pairs per method, model info per kind, method info per method)."""
     methods, kinds = registry.methods(), registry.kinds()
@@ -237,7 +240,8 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: I
         plan.begin(f"train {kind}")
         t0 = time.perf_counter()
         try:
-            trained[kind] = models.provide(kinds[kind], train, test, profile, cache, device, config.seed, show, uses)
+            trained[kind] = models.provide(kinds[kind], train, model_test, profile, cache, device, config.seed, show,
+                                           uses)
         except ValueError as exc:  # an unreadable or mismatched cached model / checkpoint
             raise BenchmarkError(f"{exc} (delete it to retrain)") from exc
         model_info[kind] = trained[kind].info
@@ -251,7 +255,9 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: I
         method = methods[name]
         inputs = kinds[method.models[0]].inputs
         cap = _images_per_set(method, profile)
-        fit_data, held_back = train.split(_fit_images(method, profile), config.seed + seeds.FIT_SUBSET)
+        unseen = method.fit_unseen and len(spare) > 0
+        fit_data, held_back = (spare if unseen else train).split(_fit_images(method, profile),
+                                                                 config.seed + seeds.FIT_SUBSET)
         torch.manual_seed(config.seed)  # stochastic scores (IWAE, Likelihood Regret, f_rec) repeat exactly
         detector = method.detector(ctx)
         detector.progress = show
@@ -269,7 +275,8 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: I
         # (exchangeable with the test images) — else, when the models trained on every one, those
         # the fit did not see: the conformal calibration set, and the reference of the open-set
         # threshold if the detector classifies.
-        source, calibration = ((spare, "unseen by the models and the fit") if len(spare) else
+        unused = held_back if unseen else spare
+        source, calibration = ((unused, "unseen by the models and the fit") if len(unused) else
                                (held_back, "unseen by the fit (the models trained on them)") if len(held_back) else
                                (fit_data, None))
         known = source.subset(len(id_set), config.seed + seeds.KNOWN_SCORED)
@@ -285,9 +292,22 @@ def _train_fit_score(config: BenchmarkConfig, profile, train: ImageSet, spare: I
         method_info[name] = {"family": registry.family_of(name).name, "summary": method.summary,
                              "models": list(method.models),
                              "detector": type(detector).__name__, "settings": detector.config(),
+                             "fitted": _fitted_scalars(detector),
                              "fit_seconds": fit_seconds, "images_per_second": speed,
-                             "images_per_set": cap, "fit_images": len(fit_data), "calibration": calibration}
+                             "images_per_set": cap, "fit_images": len(fit_data), "fit_unseen": unseen,
+                             "calibration": calibration}
     return scored, model_info, method_info
+
+
+def _fitted_scalars(detector) -> dict[str, float]:
+    """The single numbers a fit chose (ODIN's ε, ReAct's clip, ...), its parts' included."""
+    values = {}
+    for part in (detector, *detector._parts()):
+        for name in part.fitted_attributes:
+            value = getattr(part, name, None)
+            if torch.is_tensor(value) and value.dim() == 0:
+                values[name if part is detector else f"{type(part).__name__}.{name}"] = float(value)
+    return values
 
 
 def _write(out: Path, scored: dict, results: dict) -> None:

@@ -105,6 +105,8 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
               "|---|---|---|---|---:|---:|---:|"]
     for name, info in results["methods"].items():
         settings = ", ".join(f"{k} {v}" for k, v in info["settings"].items()) or "–"
+        if info.get("fitted"):
+            settings += "; fitted: " + ", ".join(f"{k} {v:.4g}" for k, v in info["fitted"].items())
         lines.append(f"| {name} | {info['family']} | {info['summary']} | {info['detector']}: {settings} | "
                      f"{info['fit_images']} | {info['fit_seconds']:.1f} | {info['images_per_second']:.0f} |")
     for metric, title in METRICS:

@@ -15,6 +15,7 @@ from ood_ext.metrics import bootstrap_interval
 from ood_ext.reproduce import (
     METRICS,
     BeatsOnEverySet,
+    BestAboveWithin,
     MeanAtLeast,
     OverallAtLeast,
     PaperTable,
@@ -57,6 +58,22 @@ def test_lower_is_better_for_fpr95():
     assert not BeatsOnEverySet("b better", winner="b", loser="a", metric="fpr95").evaluate(rows, [])[0]
 
 
+def test_best_above_within_compares_at_equal_acceptance():
+    rows = [row(m, s, z, metric="zero_acc") for m, s, z in (("e1", "x", 0.5), ("e1", "y", 0.6), ("e2", "x", 0.7),
+                                                             ("e2", "y", 0.8), ("o", "x", 0.6), ("o", "y", 0.6))]
+    rows += [row(m, s, 0.95, metric="else_acc") for m in ("e1", "o") for s in ("x", "y")]
+    rows += [row("e2", s, a, metric="else_acc") for s, a in (("x", 0.95), ("y", 0.955))]
+    claim = BestAboveWithin("best e > o", candidates=("e1", "e2"), other="o")
+    holds, detail = claim.evaluate(rows, [])
+    assert holds and "best e2: zero_acc 0.750 > o 0.600" in detail and "within" in detail
+    strict = BestAboveWithin("best e > o", candidates=("e1", "e2"), other="o", tolerance=0.001)
+    holds, detail = strict.evaluate(rows, [])
+    assert not holds and "beyond 0.001" in detail, "else_acc 0.9525 vs 0.95 is beyond 0.001"
+    holds, detail = BestAboveWithin("e1 > o", candidates=("e1",), other="o").evaluate(rows, [])
+    assert not holds and "0.550 ≤ o 0.600" in detail
+    assert not BestAboveWithin("x", candidates=("e1",), other="nobody").evaluate(rows, [])[0]
+
+
 def _protocol(**changes):
     base = dict(seed="toy", source="toy.txt", paper="Toy", sets=("noise", "digits"), methods=("msp", "energy"),
                 tables=(PaperTable("T", "auroc", {"msp": "MSP", "energy": "E"}, {"noise": "Noise", "digits": "D"},
@@ -75,6 +92,8 @@ def _protocol(**changes):
     (dict(tables=(PaperTable("T", "auroc", {"msp": "MSP"}, {"faces": "F"}),)), "row 'faces' is not one of"),
     (dict(claims=(BeatsOnEverySet("odin wins", winner="odin", loser="msp"),)), "method 'odin' is not run"),
     (dict(claims=(OverallAtLeast("x", method="msp", other="energy", table="T9"),)), "no table 'T9'"),
+    (dict(splits=((0,), (0,))), "splits must be distinct"),
+    (dict(splits=()), "splits must be distinct and at least one"),
 ])
 def test_protocol_validation_names_what_is_wrong(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -151,6 +170,26 @@ def test_reproduce_rose_end_to_end_at_smoke_scale(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "| MNIST (ours: `digits`) | " in report and " / 0.995 |" in report and "## What stands in for what" in report
     assert "holds" in report and (out / "roc_rose.png").exists()
+
+
+def test_reproduce_hscae_runs_every_split_at_smoke_scale(tmp_path, capsys):
+    out = tmp_path / "hscae"
+    code = main(["reproduce", "hscae", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"])
+    assert code == 0 and "claims hold" in capsys.readouterr().out
+    saved = json.loads((out / "reproduction.json").read_text())
+    held_out = ["heldout-T-shirt/top", "heldout-Trouser", "heldout-Pullover"]
+    assert sorted({r["set"] for r in saved["rows"]}) == sorted(held_out)
+    by_metric = {m: [r for r in saved["rows"] if r["metric"] == m] for m in ("zero_acc", "else_acc", "auroc")}
+    assert len(by_metric["zero_acc"]) == len(by_metric["else_acc"]) == 3 * (2 + 15 + 5)
+    assert all(0 <= r["ours"] <= 1 for r in saved["rows"]) and saved["overall"] == [], "rows of 3 splits: no overall"
+    # Every threshold accepts 95 % of 100 held-out ID images: the 100 test images' acceptance scatters
+    # around it (one ID test set per split, so the cells are not independent).
+    accepted = [r["ours"] for r in by_metric["else_acc"]]
+    assert 0.7 <= min(accepted) and 0.85 <= np.mean(accepted) <= 0.99
+    models = set(saved["models"])
+    assert {"classifier (without 0)", "classifier (without 1)", "hscae-l10 (without 2)"} <= models
+    assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["hscae"].claims]
 
 
 def test_unknown_protocol_and_scale_are_one_line(capsys, tmp_path):

@@ -121,4 +121,38 @@ class OverallAtLeast(Claim):
         return ok, f"overall {self.metric}: {self.method} {a:.3f} {'≥' if ok else '<'} {self.other} {b:.3f}"
 
 
-__all__ = ["BeatsOnEverySet", "Claim", "MeanAtLeast", "OverallAtLeast"]
+def _mean(values: dict[str, float], sets: Sequence[str]) -> float:
+    return sum(values[s] for s in sets) / len(sets)
+
+
+@dataclass(frozen=True)
+class BestAboveWithin(Claim):
+    """The best of `candidates` (highest mean `metric` over the sets all were measured on) strictly
+    above `other` on that mean, with its mean `guard` metric within `tolerance` of `other`'s
+    (e.g. more OOD recall at the same ID acceptance)."""
+
+    candidates: tuple[str, ...] = ()
+    other: str = ""
+    metric: str = "zero_acc"
+    guard: str = "else_acc"
+    tolerance: float = 0.01
+
+    def methods(self) -> tuple[str, ...]:
+        return (*self.candidates, self.other)
+
+    def evaluate(self, rows, overall):
+        values = {m: _values(rows, m, self.metric, None) for m in self.methods()}
+        guards = {m: _values(rows, m, self.guard, None) for m in self.methods()}
+        sets = [s for s in values[self.other] if all(s in values[m] and s in guards[m] for m in self.methods())]
+        if not sets:
+            return False, f"no set has {self.metric} and {self.guard} for every one of {', '.join(self.methods())}"
+        best = max(self.candidates, key=lambda m: _mean(values[m], sets))
+        a, b = _mean(values[best], sets), _mean(values[self.other], sets)
+        ga, gb = _mean(guards[best], sets), _mean(guards[self.other], sets)
+        above, close = _better(self.metric, a, b, True), abs(ga - gb) <= self.tolerance
+        return above and close, (f"best {best}: {self.metric} {a:.3f} {'>' if above else '≤'} {self.other} {b:.3f}; "
+                                 f"{self.guard} {ga:.3f} vs {gb:.3f} ({'within' if close else 'beyond'} "
+                                 f"{self.tolerance:.3f}), means over {len(sets)} sets")
+
+
+__all__ = ["BeatsOnEverySet", "BestAboveWithin", "Claim", "MeanAtLeast", "OverallAtLeast"]

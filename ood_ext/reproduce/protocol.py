@@ -81,7 +81,11 @@ class Protocol:
     stand_ins: Mapping[str, str]  # our set → what it stands for in the paper, and why
     scales: Mapping[str, Scale]
     id: str = "fashion-mnist"
-    heldout_classes: Optional[tuple[int, ...]] = None
+    # One run per split: the ID dataset's classes held out of it (None: all classes in-distribution),
+    # each split's models trained on its known classes, its held-out classes one more OOD set
+    # (`heldout-<names>`, a row when the tables name it). Several splits: leave-one-class-out over
+    # several classes, or several open-set splits.
+    splits: tuple[Optional[tuple[int, ...]], ...] = (None,)
     notes: tuple[str, ...] = ()  # where we differ from the paper, and why
     seconds_per_scale: Mapping[str, float] = field(default_factory=dict)  # the wall-time budget of a scale
 
@@ -93,6 +97,8 @@ class Protocol:
         problems += [f"unknown method {m!r}" for m in self.methods if m not in methods]
         problems += [f"unknown OOD set {s!r}" for s in self.sets if not known_set(s)]
         problems += [f"unknown scale {s!r}" for s in self.scales if s not in SCALES]
+        if not self.splits or len(set(self.splits)) != len(self.splits):
+            problems.append(f"splits must be distinct and at least one, got {list(self.splits)}")
         for table in self.tables:
             if table.metric not in METRICS:
                 problems.append(f"{table.name}: unknown metric {table.metric!r}")

@@ -42,8 +42,11 @@ def write_report(out: Path, reproduction: dict, figures: list[str]) -> None:
     protocol = protocols()[reproduction["seed"]]
     m = reproduction["machine"]
     sizes = reproduction["sizes"]
-    held = "all of its classes" if protocol.heldout_classes is None else \
-        f"all but class(es) {', '.join(map(str, protocol.heldout_classes))} (held out as OOD sets `heldout-…`)"
+    held = "; ".join("all of its classes" if split is None else
+                     f"all but class(es) {', '.join(map(str, split))} (held out: OOD set `heldout-…`)"
+                     for split in protocol.splits)
+    if len(protocol.splits) > 1:
+        held = f"{len(protocol.splits)} runs, each with its own models: " + held
     budget = reproduction.get("budget_seconds")
     lines = [f"# Reproducing “{reproduction['paper']}”", "",
              f"Seed `{reproduction['seed']}` (shared/seeds/{reproduction['source']}), scale `{reproduction['scale']}`: "

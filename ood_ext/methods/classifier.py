@@ -35,7 +35,7 @@ CLASSIFIER = ModelKind(
 )
 
 
-# ODIN's ε is chosen on this many ID training images (a gradient and 11 forward passes each).
+# ODIN's ε is chosen on this many held-out ID images (a gradient and 21 forward passes each).
 ODIN_FIT_IMAGES = PerProfile(smoke=200, quick=1000, full=5000)
 
 

@@ -157,6 +157,24 @@ def test_training_sets_class_targets_and_separates_classes(device):
     assert float((model.nearest_target(x) == y).float().mean()) > 0.9
 
 
+def test_the_reported_accuracy_is_the_gaussian_classifier_vmdls_uses(tmp_path):
+    from ood_ext.methods import TrainJob
+    from ood_ext.methods.vmdls import _train
+
+    x, y = labelled(192)
+    xt, yt = labelled(90, seed=1)
+    train = ImageSet("toy", x.numpy(), y.numpy(), ["a", "b", "c"])
+    test = ImageSet("toy-test", xt.numpy(), yt.numpy(), ["a", "b", "c"])
+    model = net()
+    job = TrainJob(model, train, test, SETTINGS, "smoke", torch.from_numpy, torch.device("cpu"),
+                   tmp_path / "ckpt.pt", 0, 0, False)
+    info = _train(job)
+    gaussians = VMDLSBasic(model, progress=False).fit(loader(x, y.numpy(), 256))
+    want = float((gaussians.predict(xt) == yt).float().mean())
+    assert info["test_accuracy"] == pytest.approx(want) and info["test_accuracy"] > 0.9
+    assert info["target_accuracy"] == pytest.approx(float((model.nearest_target(xt) == yt).float().mean()))
+
+
 def test_training_resumes_exactly(tmp_path, monkeypatch):
     x, y = labelled()
     straight = train_vmdls(net(), x, y.numpy(), SETTINGS, progress=False)

@@ -94,6 +94,7 @@ def _protocol(**changes):
     (dict(claims=(OverallAtLeast("x", method="msp", other="energy", table="T9"),)), "no table 'T9'"),
     (dict(splits=((0,), (0,))), "splits must be distinct"),
     (dict(splits=()), "splits must be distinct and at least one"),
+    (dict(splits=((0,), (1,))), "set 'noise': with several splits only held-out sets"),
 ])
 def test_protocol_validation_names_what_is_wrong(changes, message):
     with pytest.raises(ValueError, match=message):

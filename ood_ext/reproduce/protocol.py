@@ -99,6 +99,9 @@ class Protocol:
         problems += [f"unknown scale {s!r}" for s in self.scales if s not in SCALES]
         if not self.splits or len(set(self.splits)) != len(self.splits):
             problems.append(f"splits must be distinct and at least one, got {list(self.splits)}")
+        if len(self.splits) > 1:  # a catalogue set would be scored once per split, against different ID data
+            problems += [f"set {s!r}: with several splits only held-out sets (heldout-…) can be rows"
+                         for s in self.sets if not s.startswith("heldout-")]
         for table in self.tables:
             if table.metric not in METRICS:
                 problems.append(f"{table.name}: unknown metric {table.metric!r}")

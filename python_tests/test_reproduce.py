@@ -193,6 +193,23 @@ def test_reproduce_hscae_runs_every_split_at_smoke_scale(tmp_path, capsys):
     assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["hscae"].claims]
 
 
+def test_reproduce_vmdls_scores_open_set_f1_on_both_splits_at_smoke_scale(tmp_path, capsys):
+    out = tmp_path / "vmdls"
+    code = main(["reproduce", "vmdls", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"])
+    assert code == 0 and "claims hold" in capsys.readouterr().out
+    saved = json.loads((out / "reproduction.json").read_text())
+    splits = ["heldout-Shirt+Sneaker+Bag+Ankle boot", "heldout-T-shirt/top+Trouser+Pullover+Dress"]
+    assert sorted({r["set"] for r in saved["rows"]}) == sorted(splits)
+    f1 = {(r["table"].split(" (")[0], r["method"], r["set"]): r for r in saved["rows"] if r["metric"] == "osr_f1"}
+    assert len(f1) == 2 * (5 + 6 + 5) and all(0 <= r["ours"] <= 1 for r in f1.values())
+    assert f1[("Table 3", "vmdls-b", splits[0])]["paper"] == 0.969
+    assert f1[("Table 4", "vmdls-b-d2-lt-mt1", splits[1])]["paper"] == 0.829
+    models = set(saved["models"])
+    assert {"vmdls (without 6, 7, 8, 9)", "vmdls-d2-lt (without 0, 1, 2, 3)", "classifier (without 0, 1, 2, 3)"} <= models
+    assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["vmdls"].claims]
+
+
 def test_unknown_protocol_and_scale_are_one_line(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
         main(["reproduce", "nope", "--out", str(tmp_path)])

@@ -1,6 +1,7 @@
-"""VMDLS: the losses against brute force and torch.distributions, the class-balanced sampler, the
-jitter rule, per-class Gaussians against numpy / scipy, the detectors' formulas, open-set
-recognition, exact resume, save / load."""
+"""VMDLS: the losses against brute force and torch.distributions, the training schedule (margin
+ramp, KL start), the class-balanced sampler, the jitter rule and OAS shrinkage, per-class
+Gaussians against numpy / scipy / scikit-learn, the detectors' formulas, open-set recognition,
+exact resume, save / load."""
 
 import itertools
 
@@ -8,20 +9,21 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import multivariate_normal
+from sklearn.covariance import OAS
 from torch import nn
 
 from ood_ext.data import ood_sets
 from ood_ext.data.images import ImageSet, loader
 from ood_ext.data.sampler import class_balanced_indices
 from ood_ext.detectors import MSP, VMDLS, NotFittedError, VMDLSBasic
-from ood_ext.detectors.vmdls import class_gaussians, jitter_steps
+from ood_ext.detectors.vmdls import class_gaussians, jitter_steps, oas_shrinkage
 from ood_ext.models import VMDLSNet
 from ood_ext.ops import gaussian_log_prob, precision_cholesky
 from ood_ext.training import VMDLSSettings, train_vmdls
-from ood_ext.training.vmdls import class_kl, distancing_loss, triplet_loss
+from ood_ext.training.checkpoint import load
+from ood_ext.training.vmdls import class_kl, distancing_loss, margin_at, triplet_loss
 
-SETTINGS = VMDLSSettings(backbone="resnet", width=2, latent=4, epochs=3, classes_per_batch=3, per_class=4,
-                         train_samples=None, lr=1e-2)
+SETTINGS = VMDLSSettings(backbone="resnet", width=2, latent=4, epochs=3, per_class=4, train_samples=None, lr=1e-2)
 
 
 def net(backbone="resnet", classes=3):
@@ -70,9 +72,36 @@ def test_class_kl_equals_torch_distributions():
     mu, log_sigma, m = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64), \
         torch.randn(5, 4, dtype=torch.float64)
     q = torch.distributions.Normal(mu, log_sigma.exp())
-    p = torch.distributions.Normal(m, torch.full_like(m, 0.1).sqrt())
-    want = torch.distributions.kl_divergence(q, p).sum(1).mean()
-    torch.testing.assert_close(class_kl(mu, log_sigma, m, 0.1), want)
+    p = torch.distributions.Normal(m, torch.full_like(m, 0.01).sqrt())
+    want = torch.distributions.kl_divergence(q, p).mean()  # per element, as the authors' code
+    torch.testing.assert_close(class_kl(mu, log_sigma, m, 0.01), want)
+
+
+def test_distancing_margin_ramps_from_its_start_to_the_latent_size():
+    s = VMDLSSettings(backbone="resnet", width=2, latent=32, epochs=9, per_class=4, train_samples=None)
+    assert margin_at(s, 0.0) == pytest.approx(0.15)
+    assert margin_at(s, 1 / 6) == pytest.approx(0.15 + (32 - 0.15) / 2)
+    assert margin_at(s, 1 / 3) == margin_at(s, 0.9) == pytest.approx(32.0)
+    fixed = VMDLSSettings(**{**s.__dict__, "distance_margin": 5.0, "margin_ramp": 0.0})
+    assert margin_at(fixed, 0.0) == 5.0
+
+
+def test_the_kl_term_starts_at_kl_start_and_batches_cover_every_class(tmp_path, monkeypatch):
+    x, y = labelled(96)
+    seen = []
+    from ood_ext.training import vmdls as training
+
+    real = training.class_balanced_batches
+    monkeypatch.setattr(training, "class_balanced_batches",
+                        lambda *a: seen.append(a[2]) or real(*a))
+    settings = VMDLSSettings(**{**SETTINGS.__dict__, "epochs": 4, "kl_start": 0.5})
+    train_vmdls(net(), x, y.numpy(), settings, checkpoint=tmp_path / "c.pt", progress=False)
+    history = load(tmp_path / "c.pt")["history"]
+    assert ["kl" in epoch for epoch in history] == [False, False, True, True]
+    assert seen == [3] * 4  # every batch holds all 3 classes
+    early = VMDLSSettings(**{**settings.__dict__, "kl_start": 0.0})  # never before the second epoch
+    train_vmdls(net(), x, y.numpy(), early, checkpoint=tmp_path / "d.pt", progress=False)
+    assert ["kl" in epoch for epoch in load(tmp_path / "d.pt")["history"]] == [False, True, True, True]
 
 
 # ----- sampler -------------------------------------------------------------------------------------------------
@@ -126,6 +155,26 @@ def test_class_gaussians_match_numpy_at_d256_and_scores_match_scipy():
         np.testing.assert_allclose(got[:, c].numpy(), want, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n", [30, 400])
+def test_oas_shrinkage_matches_scikit_learn(n):
+    rng = np.random.default_rng(n)
+    d = 40
+    features = torch.tensor(rng.normal(size=(2 * n, d)) @ rng.normal(size=(d, d)))
+    labels = torch.arange(2 * n) % 2
+    means, covariances, k = class_gaussians(features, labels, 2, shrinkage="oas")
+    for c in range(2):
+        x = features[labels == c].numpy()
+        want = OAS(assume_centered=False).fit(x)
+        np.testing.assert_allclose(means[c].numpy(), want.location_, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(covariances[c].numpy(), want.covariance_ + (k + 2) * 1e-6 * np.eye(d),
+                                   rtol=1e-9, atol=1e-9)
+        scatter = np.cov(x.T, bias=True)
+        assert float(oas_shrinkage(torch.tensor(scatter)[None], torch.tensor([n]))[0]) == pytest.approx(
+            want.shrinkage_, rel=1e-9)
+    with pytest.raises(ValueError, match="shrinkage must be"):
+        class_gaussians(features, labels, 2, shrinkage="ledoit")
+
+
 def test_class_gaussians_regularise_rank_deficient_classes_and_refuse_bad_labels():
     features = torch.randn(12, 20, dtype=torch.float64)  # 4 samples per class in 20 dimensions
     means, covariances, k = class_gaussians(features, torch.arange(12) % 3, 3)
@@ -152,8 +201,8 @@ def test_feature_ensemble_parts(backbone, device):
 # ----- training ------------------------------------------------------------------------------------------------
 def test_training_sets_class_targets_and_separates_classes(device):
     x, y = labelled(192)
-    model = train_vmdls(net(), x, y.numpy(), SETTINGS, progress=False)
-    assert int(model.targets_epoch) == 3 and model.class_targets.abs().sum() > 0
+    model = train_vmdls(net(), x, y.numpy(), VMDLSSettings(**{**SETTINGS.__dict__, "epochs": 6}), progress=False)
+    assert int(model.targets_epoch) == 6 and model.class_targets.abs().sum() > 0
     assert float((model.nearest_target(x) == y).float().mean()) > 0.9
 
 
@@ -240,6 +289,8 @@ def test_feature_subsets_and_bad_parts():
     assert detector.means.shape == (3, 20)
     with pytest.raises(ValueError, match="parts must be"):
         VMDLSBasic(net(), parts=("t4",))
+    with pytest.raises(ValueError, match="shrinkage must be"):
+        VMDLSBasic(net(), shrinkage="lw")
     with pytest.raises(TypeError, match="feature_ensemble"):
         VMDLSBasic(nn.Linear(2, 2))
 
@@ -257,10 +308,28 @@ def test_save_load_round_trip_and_tampering(kind):
     bad = {**state, "state": {**state["state"], "jitter_k": -1}}
     with pytest.raises(ValueError, match="jitter_k"):
         kind(detector.model, *extra).load_state_dict(bad)
+    with pytest.raises(ValueError, match="fitted with"):
+        kind(detector.model, *extra, shrinkage="oas").load_state_dict(state)
     if kind is VMDLS:
         bad = {**state, "state": {**state["state"], "max_weight": float("nan")}}
         with pytest.raises(ValueError, match="max_weight is nan, not a finite number"):
             kind(detector.model, *extra).load_state_dict(bad)
+
+
+def test_oas_fit_scores_with_the_shrunk_covariances():
+    detector, x, y = fitted(shrinkage="oas")
+    features = detector.model.feature_ensemble(x).double()
+    means, covariances, _ = class_gaussians(features, y, 3, shrinkage="oas")
+    want = gaussian_log_prob(features, means, precision_cholesky(covariances)).max(1).values
+    torch.testing.assert_close(detector.score(x), -want.to(x.dtype))
+
+
+def test_vmdls_methods_fit_on_every_training_image():
+    from ood_ext.methods import registry
+
+    for name, method in registry.methods().items():
+        if registry.family_of(name).name == "vmdls":
+            assert all(method.fit_images[p] is None for p in ("smoke", "quick", "full")), name
 
 
 def test_fit_needs_labels_and_predict_needs_a_classifying_fitted_detector():

@@ -7,6 +7,10 @@ One step on a batch x of ID images, with prior draws z ~ N(0, I_d) and the curre
     generator      softplus(−D(G(z ⊙ s))) + λ_enc L_enc
 then v ← β v + (1 − β) mean(ẑ²) with the generator step's codes. Adam (β = (0, 0.99)), the
 learning rate × `lr_decay` after every epoch.
+
+The plain autoencoder minimises the mean squared error with Adam (its default β = (0.9, 0.999):
+the GAN's β₁ = 0 left it at 10.8 dB PSNR in the quick profile, against 15.8 dB with momentum) on a
+one-cycle schedule.
 """
 
 from dataclasses import dataclass
@@ -22,8 +26,22 @@ from .trainer import Trainer
 
 @dataclass(frozen=True)
 class AutoencoderSettings:
-    """The plain autoencoder (the same encoder and decoder, mean squared error, Adam) on up to
-    `train_samples` ID images (None: all); the learning rate × `lr_decay` after every epoch."""
+    """The plain autoencoder (the same encoder and decoder, mean squared error) on up to
+    `train_samples` ID images (None: all): Adam on a one-cycle schedule (peak `lr`, warm-up over
+    the first 15 % of the steps)."""
+
+    width: int
+    latent: int
+    epochs: int
+    batch_size: int
+    train_samples: Optional[int]
+    lr: float = 2e-3
+
+
+@dataclass(frozen=True)
+class DLSGANSettings:
+    """DLSGAN / InfoGAN: architecture, data, Adam (β = (0, 0.99)) with the learning rate × `lr_decay`
+    after every epoch, and the GAN's loss weights."""
 
     width: int
     latent: int
@@ -32,12 +50,6 @@ class AutoencoderSettings:
     train_samples: Optional[int]
     lr: float = 1e-3
     lr_decay: float = 0.95
-
-
-@dataclass(frozen=True)
-class DLSGANSettings(AutoencoderSettings):
-    """DLSGAN / InfoGAN: the autoencoder's architecture and schedule plus the GAN's loss weights."""
-
     encoder_weight: float = 1.0  # λ_enc
     r1_weight: float = 0.1  # λ_r1 (= γ / 2 of Mescheder et al. with γ = 0.2)
     dynamic_scale: bool = True  # False: InfoGAN
@@ -54,7 +66,7 @@ def r1_penalty(logits: Tensor, x: Tensor) -> Tensor:
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
-def _optimizer(params, settings) -> torch.optim.Optimizer:
+def _gan_optimizer(params, settings: DLSGANSettings) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=settings.lr, betas=(0.0, 0.99))
 
 
@@ -63,7 +75,8 @@ def train_dlsgan(model: nn.Module, images: Tensor, settings: DLSGANSettings, dev
     """Train a DLSGAN (or InfoGAN, model.dynamic_scale False) on images [N, C, 32, 32] in [0, 1];
     returns it in eval mode. Resumes from `checkpoint` (the traced v included)."""
     model.to(device)
-    opt_d, opt_g = _optimizer(model.encoder.parameters(), settings), _optimizer(model.generator.parameters(), settings)
+    opt_d, opt_g = (_gan_optimizer(model.encoder.parameters(), settings),
+                    _gan_optimizer(model.generator.parameters(), settings))
     schedulers = {name: torch.optim.lr_scheduler.ExponentialLR(opt, settings.lr_decay)
                   for name, opt in (("encoder", opt_d), ("generator", opt_g))}
     trainer = Trainer({"model": model}, {"encoder": opt_d, "generator": opt_g}, schedulers, checkpoint, seed,
@@ -101,10 +114,11 @@ def train_autoencoder(model: nn.Module, images: Tensor, settings: AutoencoderSet
     """Minimise the mean squared reconstruction error of images [N, C, 32, 32] in [0, 1]; returns
     the model in eval mode. Resumes from `checkpoint`."""
     model.to(device)
-    optimizer = _optimizer(model.parameters(), settings)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, settings.lr_decay)
-    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {"scheduler": scheduler}, checkpoint, seed,
-                      desc="autoencoder", progress=progress)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    steps = settings.epochs * -(-len(images) // settings.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=steps, pct_start=0.15)
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
+                      desc="autoencoder", progress=progress, step_schedulers={"scheduler": scheduler})
 
     def step(batch):
         x = batch[0].to(device)

@@ -1,5 +1,5 @@
-"""`adapt`: a user's own classifier as a Classifier, through hooks, unchanged; and the README's
-quick start on a torchvision-shaped ResNet, run as written."""
+"""`adapt`: a user's own classifier as a Classifier, through hooks, unchanged; the README's quick
+start on a torchvision-shaped ResNet, run as written; `PaddedReconstructor`."""
 
 import re
 from pathlib import Path
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ood_ext.detectors import Energy, Mahalanobis, ReAct
-from ood_ext.models import Classifier, adapt
+from ood_ext.models import Classifier, PaddedReconstructor, adapt
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -107,3 +107,30 @@ def test_the_readme_quick_start_runs_as_written():
     exec(compile(block.group(1), "README quick start", "exec"), namespace)
     flagged, expected = namespace["flagged"], namespace["x"]
     assert flagged.dtype == torch.bool and flagged.shape == (len(expected),)
+
+
+# ----- a fixed-size reconstructor on smaller images ------------------------------------------------------------
+class _Shift(nn.Module):
+    """Reconstructs 32 × 32 images only: adds the row index (so a wrong crop shows)."""
+
+    def reconstruct(self, x):
+        assert x.shape[-2:] == (32, 32), x.shape
+        return x + torch.arange(32.0).view(32, 1)
+
+
+def test_padded_reconstructor_pads_centred_and_crops_back():
+    from ood_ext.data.images import to_tensor
+
+    images = torch.rand(3, 1, 28, 27)
+    wrapped = PaddedReconstructor(_Shift(), 32)
+    out = wrapped.reconstruct(images)
+    padded = to_tensor(images.numpy(), pad_to=32)  # the padding the 32 × 32 kinds' inputs get
+    top = (32 - 28) // 2
+    assert out.shape == images.shape
+    torch.testing.assert_close(out, images + torch.arange(top, top + 28.0).view(28, 1))
+    assert torch.equal(padded[..., top : top + 28, 2:29], images)
+    assert list(wrapped.children()) == [wrapped.model]
+    with pytest.raises(ValueError, match="do not fit in 32 × 32"):
+        wrapped.reconstruct(torch.rand(1, 1, 33, 20))
+    with pytest.raises(TypeError, match="reconstruct"):
+        PaddedReconstructor(nn.Linear(2, 2), 32)

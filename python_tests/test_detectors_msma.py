@@ -38,6 +38,14 @@ def test_scores_all_levels_equals_a_loop(net, device):
         torch.testing.assert_close(every[i], net(x, torch.full((3,), i)))
 
 
+def test_chunked_evaluation_equals_one_pass(net, device):
+    from ood_ext.models.ncsn import in_chunks
+
+    x, level = images(7), torch.tensor([0, 4, 2, 2, 1, 3, 0])
+    with torch.no_grad():
+        torch.testing.assert_close(in_chunks(net, x, level, size=3), net(x, level))
+
+
 def test_fused_normality_vectors_equal_plain_torch(net, device):
     x = images(4, 1)
     sig = net.sigmas

@@ -169,3 +169,26 @@ def test_kinds_a_kind_uses_come_first_and_must_exist(toy):
     kind = ModelKind("toy-user-kind", build=None, train=None, settings=PerProfile(1, 2, 3), uses=("nope",))
     with pytest.raises(ValueError, match="uses unknown .*'nope'"):
         methods.register(Family("toy5", "", (kind,)))
+
+
+def test_the_model_cache_name_changes_with_the_settings_and_the_input_transform():
+    from dataclasses import replace
+    from functools import partial
+    from pathlib import Path
+
+    from ood_ext.data.datasets import digits_split
+    from ood_ext.data.images import to_tensor
+    from ood_ext.eval.models import cache_path
+    from ood_ext.methods import get_profile, kinds
+
+    profile = get_profile("smoke")
+    train = digits_split("train").subset(100, 0)
+    kind = kinds()["vmdls"]
+    name = cache_path(kind, train, profile, Path("."), 0).name
+    assert name == cache_path(kind, train, profile, Path("."), 0).name, "stable"
+    padded = replace(kind, inputs=partial(to_tensor, pad_to=32))
+    assert cache_path(padded, train, profile, Path("."), 0).name != name
+    assert cache_path(replace(kind, inputs=partial(to_tensor, pad_to=32)), train, profile, Path("."), 0).name == \
+        cache_path(padded, train, profile, Path("."), 0).name, "a partial is described by value, not address"
+    wider = replace(profile, models={**profile.models, "vmdls": replace(profile.models["vmdls"], width=8)})
+    assert cache_path(kind, train, wider, Path("."), 0).name != name

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from .. import distributed
 from ..data.batches import batch_inputs
 from ..models.interfaces import ScoreNetwork, require
+from ..models.ncsn import in_chunks
 from ..ops import gaussian_log_prob, multiscale_score_norms
 from ..training.ncsn import ROTATIONS, rotate
 from .base import Detector, expect
@@ -49,7 +50,7 @@ def normality_vectors(model: nn.Module, x: Tensor, features: str = "msma", draws
         turns = ROTATIONS if features == "rot" else (0,)
         for k in turns:
             inputs = noisy.flatten(0, 1) if k == 0 else rotate(noisy.flatten(0, 1), torch.full_like(index, k))
-            scores = model(inputs, index).view(levels, *x.shape)
+            scores = in_chunks(model, inputs, index).view(levels, *x.shape)
             total = total + multiscale_score_norms(scores, sigmas.to(x.dtype), "residual", noisy, x)
     return total / draws
 

@@ -1,7 +1,7 @@
 """Train-or-load of the models the benchmark's methods need, cached on disk.
 
 A model is cached under a name made of its kind, the ID data it was trained on, the profile, a
-digest of its training settings and the seed; training checkpoints every epoch next to it, so an
+digest of its training settings and input transform, and the seed; training checkpoints every epoch next to it, so an
 interrupted run resumes. Under a
 process group every rank trains (data-parallel, see training.trainer) and rank 0 writes.
 """
@@ -31,10 +31,19 @@ class TrainedModel:
     cached: bool = False  # loaded from the cache rather than trained in this run
 
 
+def _transform(inputs) -> str:
+    """A process-independent description of an input transform (a function or a partial of one)."""
+    func = getattr(inputs, "func", inputs)
+    bound = (getattr(inputs, "args", ()), sorted(getattr(inputs, "keywords", {}).items()))
+    return f"{func.__module__}.{func.__qualname__}{bound}"
+
+
 def cache_path(kind: ModelKind, train: ImageSet, profile: Profile, cache: Path, seed: int) -> Path:
-    """Where the trained model of `kind` for this ID data, profile, training settings and seed is
-    cached (a digest of the settings in the name: changed settings never load a stale model)."""
-    digest = hashlib.blake2b(repr(profile.settings(kind.name)).encode(), digest_size=4).hexdigest()
+    """Where the trained model of `kind` for this ID data, profile, training settings, input
+    transform and seed is cached (a digest of the settings and the transform in the name: changing
+    either never loads a stale model)."""
+    described = repr(profile.settings(kind.name)) + _transform(kind.inputs)
+    digest = hashlib.blake2b(described.encode(), digest_size=4).hexdigest()
     return Path(cache) / f"{kind.name}-{train.name}-{len(train)}-{profile.cache_label}-{digest}-seed{seed}.pt"
 
 

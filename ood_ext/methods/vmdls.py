@@ -1,7 +1,8 @@
 """VMDLS (docs/methods.md, "VMDLS"): a metric + variational latent space trained with triplet,
 distancing and class-KL losses on class-balanced batches; per-class Gaussians on the feature
 ensemble, alone (VMDLS_b) or weighted by the plain autoencoder's first-stage reconstruction error
-(VMDLS; the autoencoder kind of the AnoDLSGAN family, on the same 32 × 32 inputs). With the
+(VMDLS; the autoencoder kind of the AnoDLSGAN family, which works on 32 × 32 images: it sees
+the 28 × 28 images zero-padded, and its reconstruction is cropped back). With the
 seed's two ablations: the losses (Table 4, on VMDLS_b with a 2-dimensional latent space, as the
 paper) and the feature ensemble (Table 5, on VMDLS). Run open-set recognition with
 `--heldout-class 6,7,8,9` (6 known / 4 unknown classes), or `ood-ext reproduce vmdls`."""
@@ -11,11 +12,10 @@ from dataclasses import replace
 import torch
 
 from ..data.augment import Augmentation
-from ..data.images import loader
+from ..data.images import loader, to_tensor
 from ..detectors import VMDLS, VMDLSBasic
-from ..models import VMDLSNet
+from ..models import PaddedReconstructor, VMDLSNet
 from ..training import VMDLSSettings, train_vmdls
-from .dlsgan import padded
 from .registry import register
 from .spec import Family, Method, ModelKind, PerProfile, TrainJob
 
@@ -66,7 +66,12 @@ def _build(train, s: VMDLSSettings) -> VMDLSNet:
 
 
 def _kind(name: str, **changes) -> ModelKind:
-    return ModelKind(name, _build, _train, SETTINGS.map(lambda s: replace(s, **changes)), padded)
+    return ModelKind(name, _build, _train, SETTINGS.map(lambda s: replace(s, **changes)), to_tensor)
+
+
+def _autoencoder(c):
+    """The plain autoencoder (32 × 32) on VMDLS's 28 × 28 inputs."""
+    return PaddedReconstructor(c.model("autoencoder"), 32)
 
 
 KINDS = (_kind("vmdls"), _kind("vmdls-cnn", backbone="cnn"),
@@ -75,11 +80,11 @@ KINDS = (_kind("vmdls"), _kind("vmdls-cnn", backbone="cnn"),
 _methods = [
     Method("vmdls", "VMDLS: per-class Gaussian log-likelihood of the feature ensemble, weighted by an "
            "autoencoder's first-stage reconstruction error", ("vmdls", "autoencoder"),
-           lambda c: VMDLS(c.model("vmdls"), c.model("autoencoder")), fit_images=FIT_ALL, default=True),
+           lambda c: VMDLS(c.model("vmdls"), _autoencoder(c)), fit_images=FIT_ALL, default=True),
     Method("vmdls-b", "VMDLS_b: −max_c log N(t(x); μ_c, Σ_c) of the feature ensemble", ("vmdls",),
            lambda c: VMDLSBasic(c.model("vmdls")), fit_images=FIT_ALL),
     Method("vmdls-cnn", "VMDLS on the plain-CNN backbone", ("vmdls-cnn", "autoencoder"),
-           lambda c: VMDLS(c.model("vmdls-cnn"), c.model("autoencoder")), fit_images=FIT_ALL),
+           lambda c: VMDLS(c.model("vmdls-cnn"), _autoencoder(c)), fit_images=FIT_ALL),
     Method("vmdls-b-cnn", "VMDLS_b on the plain-CNN backbone", ("vmdls-cnn",),
            lambda c: VMDLSBasic(c.model("vmdls-cnn")), fit_images=FIT_ALL),
 ]
@@ -87,8 +92,8 @@ _methods += [Method(kind.replace("vmdls", "vmdls-b"), f"VMDLS_b, latent size 2, 
                     lambda c, kind=kind: VMDLSBasic(c.model(kind)), fit_images=FIT_ALL)
              for kind, (row, _) in ABLATIONS.items()]
 _methods += [Method(f"vmdls-from-{first}", f"VMDLS on the features ({', '.join(parts)}) only",
-                    ("vmdls", "autoencoder"), lambda c, parts=parts: VMDLS(c.model("vmdls"), c.model("autoencoder"),
-                                                                           parts), fit_images=FIT_ALL)
+                    ("vmdls", "autoencoder"), lambda c, parts=parts: VMDLS(c.model("vmdls"), _autoencoder(c), parts),
+                    fit_images=FIT_ALL)
              for first, parts in FEATURE_SETS.items()]
 
 FAMILY = register(Family("vmdls", "VMDLS: metric + variational latent space, per-class Gaussians",

@@ -1,7 +1,8 @@
 """The networks of the methods and the baselines, the interfaces detectors need of a model, and
-`adapt`, which gives a user's own classifier those interfaces."""
+`adapt`, which gives a user's own classifier those interfaces (and `PaddedReconstructor`, a
+fixed-size reconstructor on smaller images)."""
 
-from .adapt import AdaptedClassifier, adapt
+from .adapt import AdaptedClassifier, PaddedReconstructor, adapt
 from .classifier import ResNetClassifier
 from .dlsgan import DLSGAN, Autoencoder
 from .glow import Glow
@@ -20,5 +21,5 @@ from .vae import ConvVAE
 from .vmdls import VMDLSNet
 
 __all__ = ["AdaptedClassifier", "Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder",
-           "LatentVariableModel", "LikelihoodModel", "NCSN", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
+           "LatentVariableModel", "LikelihoodModel", "NCSN", "PaddedReconstructor", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
            "SelfConditionedAutoencoder", "VMDLSNet", "adapt", "require"]

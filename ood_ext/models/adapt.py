@@ -1,4 +1,5 @@
-"""Any classifier, addressed by the names of its submodules, as a `Classifier` (interfaces.py).
+"""Adapters: any classifier, addressed by the names of its submodules, as a `Classifier`
+(interfaces.py); and a fixed-size reconstructor on smaller images (`PaddedReconstructor`).
 
     model = torchvision_style_resnet()                  # the user's own network, unchanged
     classifier = adapt(model, features="avgpool", head="fc")
@@ -13,6 +14,7 @@ parameters, buffers and train / eval mode are the adapter's (it is the adapter's
 import difflib
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -70,4 +72,25 @@ def adapt(model: nn.Module, features: str = "avgpool", head: str = "fc") -> Adap
     return AdaptedClassifier(model, features, head)
 
 
-__all__ = ["AdaptedClassifier", "adapt"]
+class PaddedReconstructor(nn.Module):
+    """A reconstructor built for size × size inputs (e.g. the 32 × 32 autoencoder of the AnoDLSGAN
+    family) used on smaller images: reconstruct(x) zero-pads x [N, C, H, W] to size × size
+    (centred, as data.images.to_tensor pads), reconstructs, and returns the centre [N, C, H, W].
+    Its one child is the wrapped model (no copy; its mode and device are the model's)."""
+
+    def __init__(self, model: nn.Module, size: int):
+        super().__init__()
+        if not callable(getattr(model, "reconstruct", None)):
+            raise TypeError(f"PaddedReconstructor needs a model with reconstruct(x), got {type(model).__name__}")
+        self.model, self.size = model, int(size)
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        if h > self.size or w > self.size:
+            raise ValueError(f"PaddedReconstructor: {h} × {w} inputs do not fit in {self.size} × {self.size}")
+        top, left = (self.size - h) // 2, (self.size - w) // 2
+        padded = F.pad(x, (left, self.size - w - left, top, self.size - h - top))
+        return self.model.reconstruct(padded)[..., top : top + h, left : left + w]
+
+
+__all__ = ["AdaptedClassifier", "PaddedReconstructor", "adapt"]

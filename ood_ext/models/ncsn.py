@@ -133,6 +133,17 @@ class NCSN(nn.Module):
         return out / self.sigmas[level].view(-1, 1, 1, 1)
 
     def scores_all_levels(self, x: Tensor) -> Tensor:
-        """s_θ(x, i) for every level: [L, B, C, H, W] (one batched call over L·B inputs)."""
+        """s_θ(x, i) for every level: [L, B, C, H, W] (batched over the L·B inputs, in_chunks)."""
         levels = torch.arange(self.num_levels, device=x.device).repeat_interleave(x.shape[0])
-        return self(x.repeat(self.num_levels, 1, 1, 1), levels).view(self.num_levels, *x.shape)
+        return in_chunks(self, x.repeat(self.num_levels, 1, 1, 1), levels).view(self.num_levels, *x.shape)
+
+
+# Inputs per forward pass when a score network evaluates many: one pass over thousands of inputs
+# thrashes the CPU caches (quick NCSN, width 12, 2 cores, inference: 173 inputs/s in one pass of
+# 2,560, 247 in passes of 1,024, 363 in passes of 256 or 64).
+EVAL_CHUNK = 256
+
+
+def in_chunks(model: nn.Module, x: Tensor, level: Tensor, size: int = EVAL_CHUNK) -> Tensor:
+    """model(x, level) for inputs x [B, ...] and levels [B], `size` inputs per forward pass."""
+    return torch.cat([model(a, b) for a, b in zip(x.split(size), level.split(size))])

@@ -206,7 +206,8 @@ def test_reproduce_vmdls_scores_open_set_f1_on_both_splits_at_smoke_scale(tmp_pa
     assert f1[("Table 3", "vmdls-b", splits[0])]["paper"] == 0.969
     assert f1[("Table 4", "vmdls-b-d2-lt-mt1", splits[1])]["paper"] == 0.829
     models = set(saved["models"])
-    assert {"vmdls (without 6, 7, 8, 9)", "vmdls-d2-lt (without 0, 1, 2, 3)", "classifier (without 0, 1, 2, 3)"} <= models
+    assert {"vmdls (without 6, 7, 8, 9)", "vmdls-d2-lt (without 0, 1, 2, 3)",
+            "classifier (without 0, 1, 2, 3)"} <= models
     assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["vmdls"].claims]
 
 

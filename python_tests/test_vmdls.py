@@ -169,8 +169,9 @@ def test_oas_shrinkage_matches_scikit_learn(n):
         np.testing.assert_allclose(covariances[c].numpy(), want.covariance_ + (k + 2) * 1e-6 * np.eye(d),
                                    rtol=1e-9, atol=1e-9)
         scatter = np.cov(x.T, bias=True)
-        assert float(oas_shrinkage(torch.tensor(scatter)[None], torch.tensor([n]))[0]) == pytest.approx(
-            want.shrinkage_, rel=1e-9)
+        shrunk, rho = oas_shrinkage(torch.tensor(scatter)[None], torch.tensor([n]))
+        assert float(rho[0]) == pytest.approx(want.shrinkage_, rel=1e-9)
+        np.testing.assert_allclose(shrunk[0].numpy(), want.covariance_, rtol=1e-9, atol=1e-9)
     with pytest.raises(ValueError, match="shrinkage must be"):
         class_gaussians(features, labels, 2, shrinkage="ledoit")
 

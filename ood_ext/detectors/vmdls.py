@@ -57,15 +57,17 @@ def jitter_steps(covariances: Tensor, step: float = 1e-6) -> int:
 SHRINKAGE = ("none", "oas")
 
 
-def oas_shrinkage(covariances: Tensor, counts: Tensor) -> Tensor:
-    """The OAS coefficient ρ [C] in [0, 1] of maximum-likelihood covariances [C, D, D] estimated
-    from counts [C] samples each (the module docstring; sklearn.covariance.OAS's formula)."""
+def oas_shrinkage(covariances: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+    """Maximum-likelihood covariances [C, D, D] estimated from counts [C] samples each, shrunk by
+    OAS (the module docstring; sklearn.covariance.OAS's formula): (shrunk [C, D, D], ρ [C] in [0, 1])."""
     dim = covariances.shape[-1]
     mu = torch.diagonal(covariances, dim1=-2, dim2=-1).sum(-1) / dim
     alpha = covariances.pow(2).mean((-2, -1))
     denominator = (counts.to(covariances) + 1) * (alpha - mu.pow(2) / dim)
-    rho = (alpha + mu.pow(2)) / denominator
-    return torch.where(denominator > 0, rho.clamp(max=1.0), torch.ones_like(rho))
+    rho = torch.where(denominator > 0, ((alpha + mu.pow(2)) / denominator).clamp(max=1.0), torch.ones_like(mu))
+    eye = torch.eye(dim, dtype=covariances.dtype, device=covariances.device)
+    shrunk = (1 - rho)[:, None, None] * covariances + (rho * mu)[:, None, None] * eye
+    return shrunk, rho
 
 
 def class_gaussians(features: Tensor, labels: Tensor, classes: int, step: float = 1e-6,
@@ -85,9 +87,7 @@ def class_gaussians(features: Tensor, labels: Tensor, classes: int, step: float 
                          "fit on more samples per class")
     covariances = scatters / counts[:, None, None]
     if shrinkage == "oas":
-        rho = oas_shrinkage(covariances, counts)[:, None, None]
-        mean_variance = torch.diagonal(covariances, dim1=-2, dim2=-1).mean(-1)[:, None, None]
-        covariances = (1 - rho) * covariances + rho * mean_variance * torch.eye(features.shape[1], dtype=torch.float64)
+        covariances, _ = oas_shrinkage(covariances, counts)
     k = jitter_steps(covariances, step)
     eye = torch.eye(features.shape[1], dtype=torch.float64)
     return means, covariances + (k + 2) * step * eye, k

@@ -21,5 +21,5 @@ from .vae import ConvVAE
 from .vmdls import VMDLSNet
 
 __all__ = ["AdaptedClassifier", "Autoencoder", "Classifier", "ConvVAE", "DLSGAN", "Glow", "LatentEncoder",
-           "LatentVariableModel", "LikelihoodModel", "NCSN", "PaddedReconstructor", "Reconstructor", "ResNetClassifier", "ScoreNetwork",
-           "SelfConditionedAutoencoder", "VMDLSNet", "adapt", "require"]
+           "LatentVariableModel", "LikelihoodModel", "NCSN", "PaddedReconstructor", "Reconstructor", "ResNetClassifier",
+           "ScoreNetwork", "SelfConditionedAutoencoder", "VMDLSNet", "adapt", "require"]

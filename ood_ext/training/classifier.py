@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..data.augment import Augmentation
 from ..data.images import loader
-from .trainer import Trainer
+from .trainer import Trainer, one_cycle
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def train_classifier(model: nn.Module, images: Tensor, labels: Tensor, settings:
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps = settings.epochs * -(-len(images) // settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=steps, pct_start=0.15)
+    scheduler = one_cycle(optimizer, settings.lr, steps)
     trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
                       desc="classifier", progress=progress, step_schedulers={"scheduler": scheduler})
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .trainer import Trainer
+from .trainer import Trainer, one_cycle
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def train_autoencoder(model: nn.Module, images: Tensor, settings: AutoencoderSet
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     steps = settings.epochs * -(-len(images) // settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=steps, pct_start=0.15)
+    scheduler = one_cycle(optimizer, settings.lr, steps)
     trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
                       desc="autoencoder", progress=progress, step_schedulers={"scheduler": scheduler})
 

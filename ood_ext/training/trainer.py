@@ -39,6 +39,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    """The project's one-cycle schedule over `steps` optimisation steps: warm-up to `peak_lr` over
+    the first 15 %, then a cosine down (stepped after every step: a Trainer's step_schedulers)."""
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak_lr, total_steps=steps, pct_start=0.15)
+
+
 class Trainer:
     """Runs `epochs` of `step(batch) -> loss` over `batches(epoch)`.
 

@@ -21,7 +21,7 @@ from .. import distributed
 from ..data.augment import Augmentation
 from ..data.sampler import class_balanced_batches
 from ..models.vmdls import VMDLSNet
-from .trainer import Trainer
+from .trainer import Trainer, one_cycle
 
 LOSSES = ("triplet", "distancing", "kl")
 
@@ -89,8 +89,8 @@ def distancing_loss(f: Tensor, y: Tensor, margin: float) -> Tensor:
 
 
 def class_kl(mu: Tensor, log_sigma: Tensor, targets: Tensor, variance: float = 0.01) -> Tensor:
-    """KL(N(μ, diag σ²) ‖ N(m, s² I)) per code element, log(s / σ_j) + (σ_j² + (μ_j − m_j)²) / (2 s²) − ½,
-    averaged over the batch and the d elements (the expectation of the authors' Monte-Carlo
+    """KL(N(μ, diag σ²) ‖ N(m, s² I)) per code element, log(s / σ_j) + (σ_j² + (μ_j − m_j)²) / (2 s²)
+    − ½, averaged over the batch and the d elements (the expectation of the authors' Monte-Carlo
     estimate); mu, log_sigma, targets [B, d]."""
     kl = 0.5 * np.log(variance) - log_sigma + ((2 * log_sigma).exp() + (mu - targets).pow(2)) / (2 * variance) - 0.5
     return kl.mean()
@@ -116,7 +116,7 @@ def train_vmdls(model: VMDLSNet, images: Tensor, labels: np.ndarray, settings: V
     total = settings.epochs * steps_per_epoch
     kl_from = max(1, round(settings.kl_start * settings.epochs))
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=settings.lr, total_steps=total, pct_start=0.15)
+    scheduler = one_cycle(optimizer, settings.lr, total)
     trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed, desc="vmdls",
                       progress=progress, step_schedulers={"scheduler": scheduler})
     sums = torch.zeros_like(model.class_targets, dtype=torch.float64)

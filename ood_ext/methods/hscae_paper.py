@@ -5,7 +5,7 @@ size and hierarchy level, and the OR ensemble of ODIN and HSCAE by level — OOD
 ID acceptance (else_acc) at thresholds chosen on held-out ID images, and AUROC."""
 
 from ..data.datasets import FASHION_CLASSES
-from ..reproduce import BestAboveWithin, MeanAtLeast, PaperTable, Protocol, Scale, register
+from ..reproduce import SMOKE_NOTE, BestAboveWithin, MeanAtLeast, PaperTable, Protocol, Scale, register
 from .hscae import LATENTS, LEVELS
 from .profiles import Sizes
 
@@ -67,8 +67,7 @@ PROTOCOL = register(Protocol(
     splits=tuple((c,) for c in HELD_OUT),
     scales={
         "smoke": Scale("smoke", Sizes(train_samples=600, test_samples=100, ood_samples=100, fit_samples=100),
-                       note="Scale smoke: tiny models trained for seconds; it checks that the protocol runs, its "
-                       "numbers mean nothing."),
+                       note=SMOKE_NOTE),
         "cpu": Scale("quick", Sizes(train_samples=12000, test_samples=2000, ood_samples=1000, fit_samples=2000),
                      note="Scale cpu: per split the quick profile's classifier and autoencoders (see Models), "
                      "trained on 12,000 of the 54,000 known training images; ODIN's ε and the ensemble's "

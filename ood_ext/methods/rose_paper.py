@@ -3,7 +3,8 @@ rose`: the VAE trained on Fashion-MNIST, all ten classes in-distribution; ROSE (
 Regret, NLL, Likelihood Ratio and Input Complexity (PNG, JPEG 2000) on offline stand-ins for the
 paper's OOD sets; and DIAG against EKFAC."""
 
-from ..reproduce import BeatsOnEverySet, MeanAtLeast, OverallAtLeast, PaperTable, Protocol, Scale, register
+from ..reproduce import (SMOKE_NOTE, BeatsOnEverySet, MeanAtLeast, OverallAtLeast, PaperTable, Protocol, Scale,
+                         register)
 from .profiles import Sizes
 
 # Our set → the paper's row (Table 2 and Table 6 share them; Omniglot has no offline stand-in).
@@ -66,8 +67,7 @@ PROTOCOL = register(Protocol(
         "constant": "Constant: constant images, as the paper",
     },
     scales={
-        "smoke": Scale("smoke", images_per_set={"lr": 10}, note="Scale smoke: tiny models trained for seconds; "
-                       "it checks that the protocol runs, its numbers mean nothing."),
+        "smoke": Scale("smoke", images_per_set={"lr": 10}, note=SMOKE_NOTE),
         "cpu": Scale("quick", Sizes(train_samples=None, test_samples=1000, ood_samples=500, fit_samples=2000),
                      models={"vae": _CPU_VAE, "vae-background": _CPU_BACKGROUND},
                      images_per_set={m: None for m in ("rose", "rose-diag", "nll", "lratio", "ic-png", "ic-jp2")}

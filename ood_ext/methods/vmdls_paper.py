@@ -5,7 +5,7 @@ images, as the paper's) and AUROC for VMDLS, VMDLS_b, MSP, ODIN and Mahalanobis;
 ablation (Table 4: VMDLS_b with a 2-dimensional latent space) and the feature ablation (Table 5)."""
 
 from ..data.datasets import FASHION_CLASSES
-from ..reproduce import MeanAtLeast, PaperTable, Protocol, Scale, register
+from ..reproduce import SMOKE_NOTE, MeanAtLeast, PaperTable, Protocol, Scale, register
 from .profiles import Sizes
 from .vmdls import ABLATIONS, FEATURE_SETS
 
@@ -64,8 +64,7 @@ PROTOCOL = register(Protocol(
     splits=SPLITS,
     scales={
         "smoke": Scale("smoke", Sizes(train_samples=600, test_samples=100, ood_samples=100, fit_samples=100),
-                       note="Scale smoke: tiny models trained for seconds; it checks that the protocol runs, its "
-                       "numbers mean nothing."),
+                       note=SMOKE_NOTE),
         "cpu": Scale("quick", Sizes(train_samples=12000, test_samples=2000, ood_samples=2000, fit_samples=3000),
                      note="Scale cpu: per split the quick profile's networks (see Models) trained on 12,000 of the "
                      "36,000 known training images; the class Gaussians fitted on those 12,000, Mahalanobis on "

@@ -2,7 +2,7 @@
 offline data beside the paper's numbers (protocol.py declares one; runner.py runs it)."""
 
 from .claims import BeatsOnEverySet, BestAboveWithin, Claim, MeanAtLeast, OverallAtLeast
-from .protocol import METRICS, SCALES, PaperTable, Protocol, Scale, protocols, register
+from .protocol import METRICS, SCALES, SMOKE_NOTE, PaperTable, Protocol, Scale, protocols, register
 
-__all__ = ["METRICS", "SCALES", "BeatsOnEverySet", "BestAboveWithin", "Claim", "MeanAtLeast", "OverallAtLeast",
-           "PaperTable", "Protocol", "Scale", "protocols", "register"]
+__all__ = ["METRICS", "SCALES", "SMOKE_NOTE", "BeatsOnEverySet", "BestAboveWithin", "Claim", "MeanAtLeast",
+           "OverallAtLeast", "PaperTable", "Protocol", "Scale", "protocols", "register"]

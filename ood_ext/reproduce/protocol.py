@@ -23,6 +23,8 @@ from .claims import Claim
 
 METRICS = ("auroc", "aupr_in", "aupr_out", "fpr95", "zero_acc", "else_acc", "osr_f1")
 SCALES = ("smoke", "cpu", "paper")
+# What every protocol's smoke scale says of itself.
+SMOKE_NOTE = "Scale smoke: tiny models trained for seconds; it checks that the protocol runs, its numbers mean nothing."
 
 
 @dataclass(frozen=True)
@@ -136,4 +138,4 @@ def protocols() -> dict[str, Protocol]:
     return dict(_PROTOCOLS)
 
 
-__all__ = ["METRICS", "SCALES", "PaperTable", "Protocol", "Scale", "protocols", "register"]
+__all__ = ["METRICS", "SCALES", "SMOKE_NOTE", "PaperTable", "Protocol", "Scale", "protocols", "register"]

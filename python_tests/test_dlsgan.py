@@ -14,7 +14,7 @@ from ood_ext.detectors import LatentLikelihood, ReconstructionError
 from ood_ext.metrics import frechet_distance
 from ood_ext.models import DLSGAN, Autoencoder
 from ood_ext.training import AutoencoderSettings, DLSGANSettings, train_autoencoder, train_dlsgan
-from ood_ext.training.dlsgan import encoder_loss, r1_penalty
+from ood_ext.training.dlsgan import encoder_loss, inversion_figures, r1_penalty
 
 SETTINGS = DLSGANSettings(width=2, latent=6, epochs=2, batch_size=8, train_samples=None)
 
@@ -32,7 +32,7 @@ def gan(dynamic=True, seed=1):
 def test_traced_variance_and_dynamic_scale_by_hand(device):
     model = gan()
     codes = torch.tensor([[1.0, 2.0, 0.0, 0.5, 3.0, 1.0], [3.0, 0.0, 0.0, 0.5, 1.0, -1.0]])
-    model.trace_latent(codes)
+    model.trace_latent(codes, 0.999)
     want_v = 0.999 * torch.ones(6) + 0.001 * torch.tensor([5.0, 2.0, 0.0, 0.25, 5.0, 1.0])
     torch.testing.assert_close(model.latent_variance, want_v)
     s = model.latent_scale()
@@ -40,7 +40,7 @@ def test_traced_variance_and_dynamic_scale_by_hand(device):
     torch.testing.assert_close(s.pow(2).sum(), torch.tensor(6.0)), "Σ s² = d"
     assert not s.requires_grad
     info = gan(dynamic=False)
-    info.trace_latent(codes)
+    info.trace_latent(codes, 0.999)
     assert torch.equal(info.latent_scale(), torch.ones(6)), "InfoGAN: s ≡ 1, v traced all the same"
     torch.testing.assert_close(info.latent_variance, want_v)
 
@@ -51,7 +51,43 @@ def test_losses_by_hand(device):
                                                              for b in range(4)) / 4)
     x = torch.randn(3, 5, requires_grad=True)
     w = torch.randn(5)
-    torch.testing.assert_close(r1_penalty((x**2) @ w, x), (2 * x * w).pow(2).sum(1).mean())
+    torch.testing.assert_close(r1_penalty((x**2) @ w, x, input_scale=1.0), (2 * x * w).pow(2).sum(1).mean())
+    # The network sees 2x − 1: the gradient on that scale is half the gradient in x.
+    torch.testing.assert_close(r1_penalty((x**2) @ w, x), (x * w).pow(2).sum(1).mean())
+
+
+def test_trace_rate_keeps_the_papers_horizon_as_a_fraction_of_the_run():
+    s = DLSGANSettings(width=2, latent=6, epochs=1, batch_size=8, train_samples=None)
+    assert s.trace_rate(56250) == pytest.approx(0.999)
+    assert s.trace_rate(1125) == pytest.approx(1 - 1 / 20)
+    assert s.trace_rate(10) == 0.0, "a run shorter than one time constant follows the last batch"
+
+
+def test_inversion_figures_on_known_encoders(device):
+    class Toy(nn.Module):
+        """G(z) = z as an image; E reads dimension j back with gain a_j and noise of s.d. b_j."""
+
+        latent_dim = 4
+
+        def __init__(self, gain, noise):
+            super().__init__()
+            self.register_buffer("latent_variance", torch.tensor([1.0, 1.0, 0.05, 1.0]))
+            self.gain, self.noise = torch.tensor(gain), torch.tensor(noise)
+
+        def generate(self, z):
+            return z.view(len(z), 1, 2, 2)
+
+        def encode_latent(self, x):
+            z = x.flatten(1)
+            return self.gain * z + self.noise * torch.randn(z.shape, generator=torch.Generator().manual_seed(5))
+
+    exact = inversion_figures(Toy([2.0, 1.0, 0.5, -1.0], [0.0] * 4), samples=500)
+    assert exact["collapsed_dims"] == 1
+    assert exact["code_correlation"] == pytest.approx(0.5)  # (1 + 1 + 1 − 1) / 4
+    assert exact["code_correlation_active"] == pytest.approx(1 / 3)  # dimension 2 (v < 0.1 max v) left out
+    noisy = inversion_figures(Toy([1.0] * 4, [0.0, 1.0, 0.0, 1e6]), samples=20000)
+    # corr(z, z + b ε) = 1 / sqrt(1 + b²): 1, 0.707, 1, ~0.
+    assert noisy["code_correlation"] == pytest.approx((1 + 0.5**0.5 + 1 + 0) / 4, abs=0.01)
 
 
 def test_infogan_is_the_dlsgan_with_the_scale_switched_off(device):

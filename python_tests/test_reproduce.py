@@ -17,6 +17,7 @@ from ood_ext.reproduce import (
     BeatsOnEverySet,
     BestAboveWithin,
     MeanAtLeast,
+    MeanReaches,
     OverallAtLeast,
     PaperTable,
     Protocol,
@@ -47,6 +48,14 @@ def test_mean_and_overall_claims():
     assert MeanAtLeast("a's mean ≥ c's", method="a", others=("c",)).evaluate(ROWS, OVERALL)[0]
     holds, detail = MeanAtLeast("b's mean ≥ a's and c's", method="b", others=("a", "c")).evaluate(ROWS, OVERALL)
     assert not holds and "< a 0.850" in detail and "≥ c 0.150" in detail
+    tie = [row("a", "x", 0.5), row("b", "x", 0.5)]
+    assert MeanAtLeast("a ≥ b", method="a", others=("b",)).evaluate(tie, [])[0]
+    holds, detail = MeanAtLeast("a > b", method="a", others=("b",), strict=True).evaluate(tie, [])
+    assert not holds and "≤ b 0.500" in detail, "a tie is not strictly above"
+    assert MeanReaches("a reaches 0.85", method="a", value=0.85).evaluate(ROWS, OVERALL)[0]
+    holds, detail = MeanReaches("b reaches 0.8", method="b", value=0.8).evaluate(ROWS, OVERALL)
+    assert not holds and "mean 0.775 over 2 sets misses 0.800" in detail
+    assert not MeanReaches("d reaches 0", method="d", value=0.0).evaluate(ROWS, OVERALL)[0], "nothing measured"
     assert OverallAtLeast("a ≥ b overall", method="a", other="b", table="T").evaluate(ROWS, OVERALL)[0]
     assert not OverallAtLeast("b ≥ a overall", method="b", other="a", table="T").evaluate(ROWS, OVERALL)[0]
     assert not OverallAtLeast("a ≥ c", method="a", other="c", table="T").evaluate(ROWS, OVERALL)[0], "no overall c"
@@ -209,6 +218,24 @@ def test_reproduce_vmdls_scores_open_set_f1_on_both_splits_at_smoke_scale(tmp_pa
     assert {"vmdls (without 6, 7, 8, 9)", "vmdls-d2-lt (without 0, 1, 2, 3)",
             "classifier (without 0, 1, 2, 3)"} <= models
     assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["vmdls"].claims]
+
+
+def test_reproduce_anodlsgan_tabulates_far_and_near_sets_at_smoke_scale(tmp_path, capsys):
+    out = tmp_path / "anodlsgan"
+    code = main(["reproduce", "anodlsgan", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"])
+    assert code == 0 and "claims hold" in capsys.readouterr().out
+    saved = json.loads((out / "reproduction.json").read_text())
+    cells = {(r["table"].split(":")[0], r["method"], r["set"]): r for r in saved["rows"]}
+    assert len(cells) == 2 * 11 * 9 and all(0 <= r["ours"] <= 1 for r in cells.values())
+    assert cells[("Table 2, far OOD", "anodlsgan", "c-fog")]["paper"] == 1.0
+    assert cells[("Table 2, near OOD (k = 0.1)", "infogan", "near-animals")]["paper"] == pytest.approx(0.6588)
+    assert cells[("Table 2, near OOD (k = 0.1)", "react-t10", "near-c-stripe")]["paper"] == pytest.approx(0.5486)
+    models = saved["models"]
+    assert {"dlsgan", "infogan", "autoencoder", "classifier"} <= set(models)
+    assert {"code_correlation", "collapsed_dims", "fid_in_house", "psnr_db", "ssim"} <= set(models["dlsgan"])
+    assert "test_accuracy" in models["classifier"] and "psnr_db" in models["autoencoder"]
+    assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["anodlsgan"].claims]
 
 
 def test_unknown_protocol_and_scale_are_one_line(capsys, tmp_path):

@@ -4,7 +4,8 @@ Names: external sets (`fashion-mnist`, `animals`, `digits`, `faces`, `textures`,
 A–J rendered in the installed fonts, a notMNIST stand-in), and from a data
 root `mnist`, `kmnist`, `emnist`, `cifar10`, `svhn`), transformations of the ID test images
 (`rot90`, `rot180`, `rot270`, `shuffle`, `bright0.5`), synthetic (`noise`, `constant`), the
-MNIST-C corruptions `c-<name>`, and near-OOD mixes `near-c-<name>` / `near-animals` with k = 0.1.
+MNIST-C corruptions `c-<name>`, and near-OOD mixes `near-c-<name>` / `near-animals` / `near-digits`
+with k = 0.1 (k · OOD image + (1 − k) · ID test image).
 """
 
 from dataclasses import dataclass, field
@@ -79,10 +80,18 @@ def _near_animals(ctx: Context) -> ImageSet:
     return ood_sets.interpolate(_animals(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
 
 
+def _digits(ctx: Context) -> ImageSet:
+    return ctx.cached("digits", lambda: ctx.external(datasets.digits(ctx.size)))
+
+
+def _near_digits(ctx: Context) -> ImageSet:
+    return ood_sets.interpolate(_digits(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
+
+
 BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
     "fashion-mnist": _external(lambda ctx: datasets.fashion_mnist("test", ctx.data_root)),
     "animals": _animals,
-    "digits": _external(lambda ctx: datasets.digits(ctx.size)),
+    "digits": _digits,
     "faces": _external(lambda ctx: datasets.faces(ctx.size)),
     "textures": _external(lambda ctx: datasets.textures(ctx.n or 2000, ctx.size, ctx.seed)),
     "letters": _external(lambda ctx: datasets.letters(ctx.n or 2000, ctx.size, ctx.seed)),
@@ -99,6 +108,7 @@ BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
     "noise": lambda ctx: ood_sets.uniform_noise(ctx.n or 1000, ctx.shape, ctx.seed),
     "constant": lambda ctx: ood_sets.constant(ctx.n or 1000, ctx.shape, ctx.seed),
     "near-animals": _near_animals,
+    "near-digits": _near_digits,
 }
 for _name in corruptions.CORRUPTIONS:
     BUILDERS[f"c-{_name}"] = _corruption(_name)
@@ -108,10 +118,11 @@ for _name in corruptions.CORRUPTIONS:
 _COMMON = ["rot90", "rot180", "rot270", "shuffle", "noise", "constant"]
 _CORRUPTED = [f"c-{n}" for n in corruptions.CORRUPTIONS] + [f"near-c-{n}" for n in corruptions.CORRUPTIONS]
 ALL_OOD = {
-    "fashion-mnist": ["digits", "animals", "faces", "textures", "letters", *_COMMON, *_CORRUPTED, "near-animals"],
+    "fashion-mnist": ["digits", "animals", "faces", "textures", "letters", *_COMMON, *_CORRUPTED, "near-animals",
+                      "near-digits"],
     "digits": ["faces", "textures", "letters", *_COMMON, *_CORRUPTED],
     "mnist": ["fashion-mnist", "animals", "digits", "faces", "textures", "letters", *_COMMON, *_CORRUPTED,
-              "near-animals"],
+              "near-animals", "near-digits"],
     "kmnist": ["fashion-mnist", "animals", "digits", "faces", "textures", "letters", *_COMMON, *_CORRUPTED],
 }
 

@@ -36,6 +36,7 @@ def metric_table(grid: dict, metric: str, lower_is_better: bool) -> list[str]:
 QUALITY = [("test_accuracy", lambda v: f"accuracy {100 * v:.1f} %"),
            ("test_bits_per_dim", lambda v: f"{v:.2f} bits/dim"),
            ("test_neg_elbo_bits_per_dim", lambda v: f"−ELBO {v:.2f} bits/dim"),
+           ("code_correlation", lambda v: f"code correlation {v:.2f}"),
            ("fid_in_house", lambda v: f"FID {v:.1f} (in-house)"),
            ("psnr_db", lambda v: f"PSNR {v:.1f} dB"),
            ("test_mse", lambda v: f"test MSE {v:.4f}"),

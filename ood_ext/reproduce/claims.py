@@ -70,12 +70,14 @@ class BeatsOnEverySet(Claim):
 
 @dataclass(frozen=True)
 class MeanAtLeast(Claim):
-    """`method`'s mean over sets at least each of `others`' mean (over the sets both have)."""
+    """`method`'s mean over sets at least (`strict`: above) each of `others`' mean (over the sets
+    both have)."""
 
     method: str = ""
     others: tuple[str, ...] = ()
     metric: str = "auroc"
     table: Optional[str] = None
+    strict: bool = False
 
     def methods(self) -> tuple[str, ...]:
         return (self.method, *self.others)
@@ -89,11 +91,32 @@ class MeanAtLeast(Claim):
             if not common:
                 return False, f"no set has both {self.method} and {other}"
             m, t = (sum(v[s] for s in common) / len(common) for v in (mine, theirs))
-            ok = _better(self.metric, m, t, strict=False)
+            ok = _better(self.metric, m, t, strict=self.strict)
             holds &= ok
-            verdicts.append(f"{'≥' if ok else '<'} {other} {t:.3f}")
+            verdicts.append(f"{('>' if self.strict else '≥') if ok else ('≤' if self.strict else '<')} {other} {t:.3f}")
         mean = sum(mine.values()) / max(len(mine), 1)
         return holds, f"{self.method} mean {mean:.3f} " + ", ".join(verdicts)
+
+
+@dataclass(frozen=True)
+class MeanReaches(Claim):
+    """`method`'s mean `metric` over a table's sets reaches `value` (at least; at most for fpr95)."""
+
+    method: str = ""
+    value: float = 0.0
+    metric: str = "auroc"
+    table: Optional[str] = None
+
+    def methods(self) -> tuple[str, ...]:
+        return (self.method,)
+
+    def evaluate(self, rows, overall):
+        mine = _values(rows, self.method, self.metric, self.table)
+        if not mine:
+            return False, f"no {self.metric} of {self.method}"
+        mean = sum(mine.values()) / len(mine)
+        ok = _better(self.metric, mean, self.value, strict=False)
+        return ok, f"{self.method} mean {mean:.3f} over {len(mine)} sets {'reaches' if ok else 'misses'} {self.value:.3f}"
 
 
 @dataclass(frozen=True)
@@ -155,4 +178,4 @@ class BestAboveWithin(Claim):
                                  f"{self.tolerance:.3f}), means over {len(sets)} sets")
 
 
-__all__ = ["BeatsOnEverySet", "BestAboveWithin", "Claim", "MeanAtLeast", "OverallAtLeast"]
+__all__ = ["BeatsOnEverySet", "BestAboveWithin", "Claim", "MeanAtLeast", "MeanReaches", "OverallAtLeast"]

@@ -226,7 +226,7 @@ def test_reproduce_anodlsgan_tabulates_far_and_near_sets_at_smoke_scale(tmp_path
                  "--no-progress"])
     assert code == 0 and "claims hold" in capsys.readouterr().out
     saved = json.loads((out / "reproduction.json").read_text())
-    cells = {(r["table"].split(":")[0], r["method"], r["set"]): r for r in saved["rows"]}
+    cells = {(r["table"], r["method"], r["set"]): r for r in saved["rows"]}
     assert len(cells) == 2 * 11 * 9 and all(0 <= r["ours"] <= 1 for r in cells.values())
     assert cells[("Table 2, far OOD", "anodlsgan", "c-fog")]["paper"] == 1.0
     assert cells[("Table 2, near OOD (k = 0.1)", "infogan", "near-animals")]["paper"] == pytest.approx(0.6588)

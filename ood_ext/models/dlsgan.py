@@ -72,7 +72,7 @@ class DLSGAN(nn.Module):
         self.generator = Decoder(in_channels, width, latent)
         self.register_buffer("latent_variance", torch.ones(latent))
         self.dynamic_scale, self.latent_dim = dynamic_scale, latent
-        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.5× here
+        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.17× per training step at width 8
 
     def latent_scale(self) -> Tensor:
         """s [latent]: sqrt(d · v / Σ v) (a constant: no gradient), or ones for InfoGAN."""
@@ -109,7 +109,7 @@ class Autoencoder(nn.Module):
         self.config = dict(in_channels=in_channels, width=width, latent=latent)
         self.encoder = Encoder(in_channels, width, latent)
         self.decoder = Decoder(in_channels, width, latent)
-        self.to(memory_format=torch.channels_last)  # see models.classifier: 1.3× here
+        self.to(memory_format=torch.channels_last)  # see models.classifier
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """D(E(x)): [B, C, 32, 32] in [0, 1]."""

@@ -1,8 +1,10 @@
 """MSMA / RotNCSN throughput: normality-vector extraction with the fused score-norm op against the
-same network passes followed by eager PyTorch norms, and GMM scoring through the fused Gaussian
-op against scikit-learn's score_samples. Writes benchmarks/results/msma.json.
+same network passes followed by eager PyTorch norms; each feature's images/s against the same
+number of bare network passes (10 levels an image, × 4 rotations for RotNCSN, in passes of
+models.ncsn.EVAL_CHUNK inputs: the ceiling of any implementation); and GMM scoring through the
+fused Gaussian op against scikit-learn's score_samples. Writes benchmarks/results/msma.json.
 
-    python benchmarks/bench_msma.py [--width 16] [--batch 64]
+    python benchmarks/bench_msma.py [--width 12] [--batch 64]   (width 12: the quick profile's)
 """
 
 import argparse
@@ -18,6 +20,7 @@ import cases  # noqa: E402
 from harness import compare, machine, throughput  # noqa: E402
 from ood_ext.detectors.msma import normality_vectors  # noqa: E402
 from ood_ext.models import NCSN  # noqa: E402
+from ood_ext.models.ncsn import in_chunks  # noqa: E402
 
 
 def eager_vectors(model, x, features):
@@ -33,9 +36,20 @@ def eager_vectors(model, x, features):
     return (scores + (noisy - x[None]) / sigmas.view(view) ** 2).flatten(2).norm(dim=2).T
 
 
+PASSES = {"msma": 1, "rec": 1, "rot": 4}  # network passes per image and noise level
+
+
+def bare_passes(model, x, repeats):
+    """The network alone on x [B, ...] at every level, `repeats` times over: [repeats · L · B] scores."""
+    levels = len(model.sigmas)
+    inputs = x.repeat(repeats * levels, *(1,) * (x.dim() - 1))
+    index = torch.arange(levels).repeat_interleave(x.shape[0]).repeat(repeats)
+    return in_chunks(model, inputs, index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--width", type=int, default=12)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "msma.json")
     args = parser.parse_args()
@@ -47,6 +61,9 @@ def main() -> None:
         for features in ("msma", "rec", "rot"):
             results[f"{features}_fused_images_per_s"] = throughput(lambda: normality_vectors(model, x, features),
                                                                    args.batch, 3)
+            bare = throughput(lambda: bare_passes(model, x, PASSES[features]), args.batch, 3)
+            results[f"{features}_bare_passes_images_per_s"] = bare
+            results[f"{features}_vs_bare_passes"] = results[f"{features}_fused_images_per_s"] / bare
         for features in ("msma", "rec"):
             results[f"{features}_eager_images_per_s"] = throughput(lambda: eager_vectors(model, x, features),
                                                                    args.batch, 3)

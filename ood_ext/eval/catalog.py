@@ -76,16 +76,13 @@ def _animals(ctx: Context) -> ImageSet:
     return ctx.cached("animals", lambda: ctx.external(datasets.animal_mnist(ctx.data_root)))
 
 
-def _near_animals(ctx: Context) -> ImageSet:
-    return ood_sets.interpolate(_animals(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
-
-
 def _digits(ctx: Context) -> ImageSet:
     return ctx.cached("digits", lambda: ctx.external(datasets.digits(ctx.size)))
 
 
-def _near_digits(ctx: Context) -> ImageSet:
-    return ood_sets.interpolate(_digits(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
+def _near(far: Callable[[Context], ImageSet]) -> Callable[[Context], ImageSet]:
+    """k · an image of the external set `far` + (1 − k) · a random ID test image."""
+    return lambda ctx: ood_sets.interpolate(far(ctx), ctx.id_subset(), NEAR_K, paired=False, seed=ctx.seed)
 
 
 BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
@@ -107,8 +104,8 @@ BUILDERS: dict[str, Callable[[Context], ImageSet]] = {
     "bright0.5": lambda ctx: ood_sets.brightness(ctx.id_subset(), 0.5),
     "noise": lambda ctx: ood_sets.uniform_noise(ctx.n or 1000, ctx.shape, ctx.seed),
     "constant": lambda ctx: ood_sets.constant(ctx.n or 1000, ctx.shape, ctx.seed),
-    "near-animals": _near_animals,
-    "near-digits": _near_digits,
+    "near-animals": _near(_animals),
+    "near-digits": _near(_digits),
 }
 for _name in corruptions.CORRUPTIONS:
     BUILDERS[f"c-{_name}"] = _corruption(_name)

@@ -61,7 +61,8 @@ class DLSGANSettings:
     dynamic_scale: bool = True  # False: InfoGAN
 
     def trace_rate(self, steps: int) -> float:
-        """β of the traced variance for a run of `steps` steps: 1 − 1 / (horizon · steps), at most 1 − 1/1."""
+        """β of the traced variance for a run of `steps` steps: 1 − 1 / (horizon · steps), or 0 (v follows
+        the last batch) when the run is shorter than one time constant."""
         return 1.0 - 1.0 / max(1.0, self.trace_horizon * steps)
 
 

@@ -9,8 +9,8 @@ from sklearn.mixture import GaussianMixture
 from ood_ext.detectors import MSMA, RotNCSN
 from ood_ext.detectors.msma import normality_vectors, select_gmm
 from ood_ext.models import NCSN
-from ood_ext.models.ncsn import geometric_sigmas
-from ood_ext.training.ncsn import denoising_loss, rotate
+from ood_ext.models.ncsn import CondInstanceNorm, geometric_sigmas
+from ood_ext.training.ncsn import denoising_loss, dsm_loss_per_level, rotate
 
 
 @pytest.fixture()
@@ -29,6 +29,49 @@ def test_sigmas_are_geometric_largest_first():
     torch.testing.assert_close(s[0], torch.tensor(1.0)) and torch.testing.assert_close(s[-1], torch.tensor(0.01))
     ratios = s[1:] / s[:-1]
     torch.testing.assert_close(ratios, torch.full_like(ratios, ratios[0].item()))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_conditional_instance_norm_equals_its_formula(device, channels_last):
+    """γ_i (x − μ)/√(var + 1e-5) + β_i + α_i (μ − mean_c μ)/√(var_c μ + 1e-5), in float64 by hand."""
+    torch.manual_seed(0)
+    norm = CondInstanceNorm(5, 3).double()
+    for e in (norm.gamma, norm.beta, norm.alpha):
+        torch.nn.init.normal_(e.weight)
+    x = 3 + 2 * torch.randn(4, 5, 6, 6, dtype=torch.float64)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    level = torch.tensor([0, 2, 1, 2])
+    out = norm(x, level)
+    for b in range(4):
+        for c in range(5):
+            plane = x[b, c]
+            mu, var = plane.mean(), plane.var(unbiased=False)
+            mus = x[b].mean((1, 2))
+            g, be, a = (e.weight[level[b], c] for e in (norm.gamma, norm.beta, norm.alpha))
+            want = g * (plane - mu) / (var + 1e-5).sqrt() + be + a * (mu - mus.mean()) / (mus.var(unbiased=False) + 1e-5).sqrt()
+            torch.testing.assert_close(out[b, c], want)
+
+
+def test_dsm_loss_per_level_averages_the_documented_draws(net, device):
+    x = images(3)
+    for rotation in (False, True):
+        got = dsm_loss_per_level(net, x, rotation, seed=7)
+        g = torch.Generator().manual_seed(7)
+        noise = torch.randn(x.shape, generator=g, dtype=torch.float64).to(x)
+        turns = torch.randint(0, 4, (5 * 3,), generator=g).to(x.device) if rotation else None
+        for i in range(5):
+            t = None if turns is None else turns[3 * i:3 * i + 3]
+            want = denoising_loss(net, x, torch.full((3,), i), noise, t).mean()
+            torch.testing.assert_close(got[i], want)
+
+
+def test_a_network_that_outputs_zero_has_half_the_noise_energy_as_its_loss(device):
+    zero = Recorder(torch.zeros(1, 1, 12, 12, dtype=torch.float64))
+    x = images(200)
+    loss = dsm_loss_per_level(zero, x)
+    torch.testing.assert_close(loss, torch.full((2,), 0.5 * 144, dtype=torch.float64), rtol=0.05, atol=0)
+    assert loss[0] == loss[1], "the same noise draw at every level"
 
 
 def test_scores_all_levels_equals_a_loop(net, device):

@@ -42,6 +42,8 @@ def test_a_claim_that_should_fail_does_and_says_where():
     assert not holds and "y: 0.800 vs 0.850" in detail and "x:" not in detail
     holds, detail = BeatsOnEverySet("a > c everywhere", winner="a", loser="c").evaluate(ROWS, OVERALL)
     assert holds and "smallest gap 0.600" in detail
+    holds, detail = BeatsOnEverySet("a > b on x", winner="a", loser="b", sets=("x",)).evaluate(ROWS, OVERALL)
+    assert holds and "all 1 sets" in detail, "y is outside the claim's sets"
 
 
 def test_mean_and_overall_claims():
@@ -101,6 +103,7 @@ def _protocol(**changes):
     (dict(tables=(PaperTable("T", "auroc", {"msp": "MSP"}, {"faces": "F"}),)), "row 'faces' is not one of"),
     (dict(claims=(BeatsOnEverySet("odin wins", winner="odin", loser="msp"),)), "method 'odin' is not run"),
     (dict(claims=(OverallAtLeast("x", method="msp", other="energy", table="T9"),)), "no table 'T9'"),
+    (dict(claims=(BeatsOnEverySet("x", winner="msp", loser="energy", sets=("mars",)),)), "set 'mars' is not one"),
     (dict(splits=((0,), (0,))), "splits must be distinct"),
     (dict(splits=()), "splits must be distinct and at least one"),
     (dict(splits=((0,), (1,))), "set 'noise': with several splits only held-out sets"),
@@ -236,6 +239,22 @@ def test_reproduce_anodlsgan_tabulates_far_and_near_sets_at_smoke_scale(tmp_path
     assert {"code_correlation", "collapsed_dims", "fid_in_house", "psnr_db", "ssim"} <= set(models["dlsgan"])
     assert "test_accuracy" in models["classifier"] and "psnr_db" in models["autoencoder"]
     assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["anodlsgan"].claims]
+
+
+def test_reproduce_rotncsn_tabulates_rotations_and_far_sets_at_smoke_scale(tmp_path, capsys):
+    out = tmp_path / "rotncsn"
+    code = main(["reproduce", "rotncsn", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"])
+    assert code == 0 and "claims hold" in capsys.readouterr().out
+    saved = json.loads((out / "reproduction.json").read_text())
+    cells = {(r["table"].split(" (")[0], r["method"], r["set"]): r for r in saved["rows"]}
+    assert len(cells) == 3 * 4 + 6 * 4 and all(0 <= r["ours"] <= 1 for r in cells.values())
+    assert cells[("Table 1", "msma", "rot90")]["paper"] == 0.554 and cells[("Table 1", "rotncsn", "rot90")]["paper"] is None
+    assert cells[("Table 2", "rotncsn", "digits")]["paper"] == 0.994 and cells[("Table 2", "ic-png", "animals")]["paper"] == 0.708
+    assert cells[("Table 2", "lratio", "noise")]["paper"] is None
+    assert {"ncsn", "rotncsn", "vae", "vae-background"} <= set(saved["models"])
+    assert "test_dsm_loss" in saved["models"]["rotncsn"]
+    assert [c["claim"] for c in saved["claims"]] == [c.text for c in protocols()["rotncsn"].claims]
 
 
 def test_unknown_protocol_and_scale_are_one_line(capsys, tmp_path):

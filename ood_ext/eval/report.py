@@ -48,6 +48,19 @@ def quality(info: dict) -> str:
     return next((show(info[key]) for key, show in QUALITY if key in info), "–")
 
 
+def _figure(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_figure, value)) + "]"
+    return str(value)
+
+
+def model_details(info: dict, skip: tuple[str, ...] = ()) -> str:
+    """A trainer's figures as 'name value, …' (floats and lists of them to 4 significant digits)."""
+    return ", ".join(f"{k} {_figure(v)}" for k, v in info.items() if k not in skip)
+
+
 def summary_table(results: dict) -> list[str]:
     """One row per method: AUROC (%) per OOD set and its mean, then its models' training time and
     quality (a model cached by an earlier run shows the time it took then)."""
@@ -99,8 +112,7 @@ def write_report(out: Path, results: dict, figures: list[str]) -> None:
              "", "Per-family details, every metric, ROC curves and histograms follow.", "",
              "## Models", "", "| model | details |", "|---|---|"]
     for name, info in results["models"].items():
-        details = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items())
-        lines.append(f"| {name} | {details} |")
+        lines.append(f"| {name} | {model_details(info)} |")
     lines += ["", "## Methods", "",
               "| method | family | description | detector settings | fit images | fit (s) | scoring (images/s) |",
               "|---|---|---|---|---:|---:|---:|"]

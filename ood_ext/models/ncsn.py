@@ -32,13 +32,16 @@ class CondInstanceNorm(nn.Module):
         nn.init.normal_(self.alpha.weight, 1.0, 0.02)
 
     def forward(self, x: Tensor, level: Tensor) -> Tensor:
+        # Written as (x − μ) · γ/σ + shift in three passes over x: torch.var over (H, W) of a
+        # channels-last tensor cost a third of the network's time (width 8: 1.4× the images/s).
         mu = x.mean((2, 3), keepdim=True)
-        var = x.var((2, 3), keepdim=True, unbiased=False)
+        centred = x - mu
+        var = centred.square().mean((2, 3), keepdim=True)
         means = mu.mean(1, keepdim=True)
         spread = (mu.var(1, keepdim=True, unbiased=False) + 1e-5).sqrt()
         shape = (x.shape[0], x.shape[1], 1, 1)
         g, b, a = (e(level).view(shape) for e in (self.gamma, self.beta, self.alpha))
-        return g * (x - mu) / (var + 1e-5).sqrt() + b + a * (mu - means) / spread
+        return torch.addcmul(b + a * (mu - means) / spread, centred, g * torch.rsqrt(var + 1e-5))
 
 
 class CondResBlock(nn.Module):

@@ -46,19 +46,25 @@ class Claim:
 
 @dataclass(frozen=True)
 class BeatsOnEverySet(Claim):
-    """`winner` better than `loser` on every set both were measured on (strictly)."""
+    """`winner` better than `loser` on every set both were measured on (strictly); only on `sets`
+    when given."""
 
     winner: str = ""
     loser: str = ""
     metric: str = "auroc"
     table: Optional[str] = None
+    sets: tuple[str, ...] = ()
 
     def methods(self) -> tuple[str, ...]:
         return (self.winner, self.loser)
 
+    def problems(self, protocol) -> list[str]:
+        return super().problems(protocol) + [f"set {s!r} is not one of the protocol's sets" for s in self.sets
+                                             if s not in protocol.sets]
+
     def evaluate(self, rows, overall):
         a, b = (_values(rows, m, self.metric, self.table) for m in (self.winner, self.loser))
-        common = [s for s in a if s in b]
+        common = [s for s in a if s in b and (not self.sets or s in self.sets)]
         if not common:
             return False, f"no set has both {self.winner} and {self.loser}"
         failed = [f"{s}: {a[s]:.3f} vs {b[s]:.3f}" for s in common if not _better(self.metric, a[s], b[s], True)]

@@ -5,7 +5,7 @@ scale, wall time and machine; and reproduction.json."""
 import json
 from pathlib import Path
 
-from ..eval.report import quality
+from ..eval.report import model_details, quality
 from ..files import write_text
 from .protocol import protocols
 
@@ -71,9 +71,8 @@ def write_report(out: Path, reproduction: dict, figures: list[str]) -> None:
     lines += [f"- `{name}` for {why}" for name, why in reproduction["stand_ins"].items()]
     lines += ["", "## Models", "", "| model | quality | training time | details |", "|---|---|---:|---|"]
     for kind, info in reproduction["models"].items():
-        details = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in info.items()
-                            if k != "train_seconds")
-        lines.append(f"| {kind} | {quality(info)} | {info.get('train_seconds', '–')} s | {details} |")
+        lines.append(f"| {kind} | {quality(info)} | {info.get('train_seconds', '–')} s | "
+                     f"{model_details(info, skip=('train_seconds',))} |")
     if reproduction["options"]:
         lines += ["", "Method options at this scale: " + ", ".join(f"{k} = {v}" for k, v in
                                                                    reproduction["options"].items()) + "."]

@@ -4,7 +4,7 @@ number of bare network passes (10 levels an image, × 4 rotations for RotNCSN, i
 models.ncsn.EVAL_CHUNK inputs: the ceiling of any implementation); and GMM scoring through the
 fused Gaussian op against scikit-learn's score_samples. Writes benchmarks/results/msma.json.
 
-    python benchmarks/bench_msma.py [--width 12] [--batch 64]   (width 12: the quick profile's)
+    python benchmarks/bench_msma.py [--width 8] [--batch 64]   (width 8: the quick profile's)
 """
 
 import argparse
@@ -49,7 +49,7 @@ def bare_passes(model, x, repeats):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--width", type=int, default=12)
+    parser.add_argument("--width", type=int, default=8)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "msma.json")
     args = parser.parse_args()

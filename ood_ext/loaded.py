@@ -48,7 +48,8 @@ def check_structure(value: Any, what: str, max_depth: int = MAX_DEPTH, max_nodes
 
 def check_flat_record(value: Any, what: str, max_entries: int = 64, max_text: int = 1000) -> dict:
     """`value` if it is a dict of at most `max_entries` str keys to plain values (bool, int,
-    finite float, str of at most `max_text` characters, None); ValueError otherwise."""
+    finite float, str of at most `max_text` characters, None, or a list of at most `max_entries`
+    ints and finite floats, e.g. a loss per noise level); ValueError otherwise."""
     if not isinstance(value, dict):
         raise ValueError(f"{what} is a {type(value).__name__}, not a dict of plain values")
     if len(value) > max_entries:
@@ -56,7 +57,12 @@ def check_flat_record(value: Any, what: str, max_entries: int = 64, max_text: in
     for key, item in value.items():
         if not isinstance(key, str) or len(key) > 100:
             raise ValueError(f"{what} has a key that is not a short string: {summary(key)}")
-        if not isinstance(item, (bool, int, float, str, type(None))):
+        if isinstance(item, list):
+            if len(item) > max_entries or not all(isinstance(v, (int, float)) for v in item):
+                raise ValueError(f"{what}[{key!r}] is a list, not a plain value (at most {max_entries} numbers)")
+            if not all(math.isfinite(v) for v in item):
+                raise ValueError(f"{what}[{key!r}] holds {summary(item)}, not finite numbers")
+        elif not isinstance(item, (bool, int, float, str, type(None))):
             raise ValueError(f"{what}[{key!r}] is a {type(item).__name__}, not a plain value")
         if isinstance(item, float) and not math.isfinite(item):
             raise ValueError(f"{what}[{key!r}] is {item}, not a finite number")

@@ -254,7 +254,9 @@ def _fail_on(name, write):
     (CACHED, _with(meta=_shared_nest()), "nested more than"),
     (CACHED, _with(meta=None), "metadata is a NoneType, not a dict of plain values"),
     (CACHED, _with(meta="text"), "metadata is a str, not a dict"),
-    (CACHED, _with(meta={"epochs": [1, 2]}), r"metadata\['epochs'\] is a list"),
+    (CACHED, _with(meta={"epochs": [[1], 2]}), r"metadata\['epochs'\] is a list"),
+    (CACHED, _with(meta={"losses": [1.0, "2"]}), r"metadata\['losses'\] is a list, not a plain value"),
+    (CACHED, _with(meta={"losses": [1.0, float("inf")]}), r"metadata\['losses'\] holds .*inf.*not finite"),
     (CACHED, _with(meta={"loss": float("nan")}), r"metadata\['loss'\] is nan"),
     (CACHED.replace(".pt", "-checkpoint.pt"), lambda p: torch.save(
         {"modules": _shared_nest(), "optimizers": {}, "schedulers": {}, "step_schedulers": {}, "epoch": 0,

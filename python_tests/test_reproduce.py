@@ -161,13 +161,18 @@ def test_letters_are_a_deterministic_notmnist_like_set():
     assert not np.array_equal(first.images, letters(50, 28, seed=4).images)
 
 
-def test_reproduce_rose_end_to_end_at_smoke_scale(tmp_path, capsys):
-    out = tmp_path / "rose"
-    code = main(["reproduce", "rose", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
+def reproduce_smoke(seed, tmp_path, capsys):
+    """`ood-ext reproduce SEED --scale smoke` into tmp_path / SEED; asserts it ran and says the claims
+    were evaluated: (its output folder, reproduction.json)."""
+    out = tmp_path / seed
+    code = main(["reproduce", seed, "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
                  "--no-progress"])
-    stdout = capsys.readouterr().out
-    assert code == 0 and "claims hold" in stdout
-    saved = json.loads((out / "reproduction.json").read_text())
+    assert code == 0 and "claims hold" in capsys.readouterr().out
+    return out, json.loads((out / "reproduction.json").read_text())
+
+
+def test_reproduce_rose_end_to_end_at_smoke_scale(tmp_path, capsys):
+    out, saved = reproduce_smoke("rose", tmp_path, capsys)
     assert {"seed", "paper", "scale", "seconds", "rows", "claims"} <= set(saved)
     assert saved["seed"] == "rose" and saved["scale"] == "smoke" and saved["seconds"] > 0
     assert saved["paper"].startswith("Robust Out-of-distribution Detection")
@@ -186,11 +191,7 @@ def test_reproduce_rose_end_to_end_at_smoke_scale(tmp_path, capsys):
 
 
 def test_reproduce_hscae_runs_every_split_at_smoke_scale(tmp_path, capsys):
-    out = tmp_path / "hscae"
-    code = main(["reproduce", "hscae", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
-                 "--no-progress"])
-    assert code == 0 and "claims hold" in capsys.readouterr().out
-    saved = json.loads((out / "reproduction.json").read_text())
+    _, saved = reproduce_smoke("hscae", tmp_path, capsys)
     held_out = ["heldout-T-shirt/top", "heldout-Trouser", "heldout-Pullover"]
     assert sorted({r["set"] for r in saved["rows"]}) == sorted(held_out)
     by_metric = {m: [r for r in saved["rows"] if r["metric"] == m] for m in ("zero_acc", "else_acc", "auroc")}
@@ -206,11 +207,7 @@ def test_reproduce_hscae_runs_every_split_at_smoke_scale(tmp_path, capsys):
 
 
 def test_reproduce_vmdls_scores_open_set_f1_on_both_splits_at_smoke_scale(tmp_path, capsys):
-    out = tmp_path / "vmdls"
-    code = main(["reproduce", "vmdls", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
-                 "--no-progress"])
-    assert code == 0 and "claims hold" in capsys.readouterr().out
-    saved = json.loads((out / "reproduction.json").read_text())
+    _, saved = reproduce_smoke("vmdls", tmp_path, capsys)
     splits = ["heldout-Shirt+Sneaker+Bag+Ankle boot", "heldout-T-shirt/top+Trouser+Pullover+Dress"]
     assert sorted({r["set"] for r in saved["rows"]}) == sorted(splits)
     f1 = {(r["table"].split(" (")[0], r["method"], r["set"]): r for r in saved["rows"] if r["metric"] == "osr_f1"}
@@ -224,11 +221,7 @@ def test_reproduce_vmdls_scores_open_set_f1_on_both_splits_at_smoke_scale(tmp_pa
 
 
 def test_reproduce_anodlsgan_tabulates_far_and_near_sets_at_smoke_scale(tmp_path, capsys):
-    out = tmp_path / "anodlsgan"
-    code = main(["reproduce", "anodlsgan", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
-                 "--no-progress"])
-    assert code == 0 and "claims hold" in capsys.readouterr().out
-    saved = json.loads((out / "reproduction.json").read_text())
+    _, saved = reproduce_smoke("anodlsgan", tmp_path, capsys)
     cells = {(r["table"], r["method"], r["set"]): r for r in saved["rows"]}
     assert len(cells) == 2 * 11 * 9 and all(0 <= r["ours"] <= 1 for r in cells.values())
     assert cells[("Table 2, far OOD", "anodlsgan", "c-fog")]["paper"] == 1.0
@@ -242,11 +235,7 @@ def test_reproduce_anodlsgan_tabulates_far_and_near_sets_at_smoke_scale(tmp_path
 
 
 def test_reproduce_rotncsn_tabulates_rotations_and_far_sets_at_smoke_scale(tmp_path, capsys):
-    out = tmp_path / "rotncsn"
-    code = main(["reproduce", "rotncsn", "--scale", "smoke", "--out", str(out), "--cache", str(tmp_path / "cache"),
-                 "--no-progress"])
-    assert code == 0 and "claims hold" in capsys.readouterr().out
-    saved = json.loads((out / "reproduction.json").read_text())
+    _, saved = reproduce_smoke("rotncsn", tmp_path, capsys)
     cells = {(r["table"].split(" (")[0], r["method"], r["set"]): r for r in saved["rows"]}
     assert len(cells) == 3 * 4 + 6 * 4 and all(0 <= r["ours"] <= 1 for r in cells.values())
     assert cells[("Table 1", "msma", "rot90")]["paper"] == 0.554 and cells[("Table 1", "rotncsn", "rot90")]["paper"] is None

@@ -15,7 +15,6 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..models.ncsn import EVAL_CHUNK
 from .trainer import Trainer
 
 
@@ -59,18 +58,15 @@ def denoising_loss(model: nn.Module, x: Tensor, level: Tensor, noise: Tensor,
 @torch.no_grad()
 def dsm_loss_per_level(model: nn.Module, x: Tensor, rotation: bool = False, seed: int = 0) -> Tensor:
     """Mean DSM loss [L] of images x [B, C, H, W] at every noise level: the same noise draw for
-    every level, and (rotation) a random rotation per image and level, all from `seed`.
-    ½ ‖ε‖² (= ½ C·H·W) is the loss of a network that outputs zero."""
+    every level, and (rotation) a random rotation per image and level, all from `seed`; one
+    forward pass of B inputs per level. ½ ‖ε‖² (= ½ C·H·W) is the loss of a network that outputs
+    zero."""
     levels = len(model.sigmas)
     g = torch.Generator().manual_seed(seed)
-    noise = torch.randn(x.shape, generator=g, dtype=x.dtype).to(x.device).repeat(levels, 1, 1, 1)
-    turns = torch.randint(0, 4, (levels * len(x),), generator=g).to(x.device) if rotation else None
-    level = torch.arange(levels, device=x.device).repeat_interleave(len(x))
-    inputs = x.repeat(levels, 1, 1, 1)
-    losses = torch.cat([denoising_loss(model, *chunk) for chunk in zip(
-        inputs.split(EVAL_CHUNK), level.split(EVAL_CHUNK), noise.split(EVAL_CHUNK),
-        *([turns.split(EVAL_CHUNK)] if rotation else []))])
-    return losses.view(levels, len(x)).mean(1)
+    noise = torch.randn(x.shape, generator=g, dtype=x.dtype).to(x.device)
+    turns = torch.randint(0, 4, (levels, len(x)), generator=g).to(x.device) if rotation else [None] * levels
+    return torch.stack([denoising_loss(model, x, torch.full((len(x),), i, device=x.device), noise, turns[i]).mean()
+                        for i in range(levels)])
 
 
 def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, device="cpu",

@@ -142,17 +142,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if config.ood == ["all"]:
         config.ood = list(catalog.ALL_OOD[config.id])
     try:
-        distributed.init_from_environment(config.dist_timeout)  # under torchrun: one process of a group
+        joined = not distributed.active() and distributed.init_from_environment(config.dist_timeout)  # torchrun's
         results = run(config)
+        main, processes = distributed.is_main(), distributed.world_size()
+        if joined:
+            distributed.leave()
     except BenchmarkError as exc:
         print(f"ood-ext: error: {exc}", file=sys.stderr)
         return 2
     except distributed.PeerError as exc:
         print(f"ood-ext: error: {exc}", file=sys.stderr)
         return 1
-    if distributed.is_main():
+    if main:
         print(f"wrote {config.out / 'report.md'} ({results['elapsed_seconds']:.0f} s, "
-              f"{distributed.world_size()} process{'es' if distributed.active() else ''})")
+              f"{processes} process{'es' if processes > 1 else ''})")
     return 0
 
 

@@ -258,6 +258,14 @@ def barrier() -> None:
             dist.barrier()
 
 
+def leave() -> None:
+    """Tear down the process group once every rank has arrived here: a gloo group destroyed while
+    a peer still talks to it can abort the process (SIGABRT, seen once in CI)."""
+    if dist.is_available() and dist.is_initialized():
+        barrier()
+        dist.destroy_process_group()
+
+
 __all__ = ["DEFAULT_TIMEOUT", "PeerError", "active", "all_reduce_sum", "average_", "barrier", "broadcast_module_",
-           "broadcast", "collective_seconds", "gather", "init_from_environment", "is_main",
+           "broadcast", "collective_seconds", "gather", "init_from_environment", "is_main", "leave",
            "map_sharded", "maximum", "rank", "shard", "shard_batch", "shard_size", "total_count", "world_size"]

@@ -116,7 +116,7 @@ def _worker(rank, rendezvous, out):
         if distributed.is_main():
             torch.save(results, out)
     finally:
-        dist.destroy_process_group()
+        distributed.leave()
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +171,8 @@ def test_single_process_helpers_are_the_identity():
     assert torch.equal(distributed.shard(x), x) and distributed.shard_size(7) == 7
     assert torch.equal(distributed.gather(x), x) and distributed.total_count(4) == 4
     assert distributed.all_reduce_sum(x.float())[0].dtype == torch.float64
+    distributed.leave()  # no group: nothing to leave
+    assert not dist.is_initialized()
 
 
 def _cli_worker(rank, rendezvous, argv):
@@ -184,7 +186,7 @@ def _cli_worker(rank, rendezvous, argv):
     try:
         assert cli.main(argv) == 0
     finally:
-        dist.destroy_process_group()
+        distributed.leave()
 
 
 def test_benchmark_over_two_processes_equals_one(tmp_path):
@@ -229,7 +231,7 @@ def _train_worker(rank, rendezvous, out):
         if distributed.is_main():
             torch.save(state, out)
     finally:
-        dist.destroy_process_group()
+        distributed.leave()
 
 
 def test_data_parallel_training_equals_one_process(tmp_path):

@@ -69,3 +69,44 @@ def test_model_save_load_round_trip(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(weights(model), weights(other)))
     with pytest.raises(ValueError, match="saved for ResNetClassifier"):
         load_model(ResNetClassifier(1, 3, width=8), tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("rotation", [False, True])
+def test_score_network_training_follows_one_cycle_and_resumes_exactly(tmp_path, monkeypatch, rotation):
+    """The NCSN / RotNCSN trainer: Adam on one cycle peaking at settings.lr (the optimiser ends the
+    run near zero), and a run interrupted after its first epoch resumes to the same weights."""
+    from ood_ext.models import NCSN
+    from ood_ext.training import NCSNSettings, train_ncsn
+    from ood_ext.training import trainer as trainer_module
+
+    settings = NCSNSettings(width=4, levels=3, train_samples=None, epochs=2, batch_size=4, lr=5e-3,
+                            rotation=rotation)
+    x = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))  # 10 steps an epoch
+
+    def fresh():
+        torch.manual_seed(2)
+        return NCSN(1, 4, 3)
+
+    rates = []
+    real_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    straight = train_ncsn(fresh(), x, settings, progress=False)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    assert len(rates) == 20 and max(rates) == pytest.approx(5e-3, rel=0.02)
+    peak = rates.index(max(rates))
+    assert 0 < peak < 5 and rates[0] < 5e-3 / 10 and rates[-1] < 5e-3 / 1000  # warm-up over 15 % of the steps
+    assert rates[:peak + 1] == sorted(rates[:peak + 1]) and rates[peak:] == sorted(rates[peak:], reverse=True)
+
+    real_run = trainer_module.Trainer.run
+    monkeypatch.setattr(trainer_module.Trainer, "run",
+                        lambda self, epochs, *a, **k: real_run(self, epochs, *a, stop_after=1, **k))
+    checkpoint = tmp_path / "ncsn.pt"
+    train_ncsn(fresh(), x, settings, checkpoint=checkpoint, progress=False)
+    monkeypatch.setattr(trainer_module.Trainer, "run", real_run)
+    resumed = train_ncsn(fresh(), x, settings, checkpoint=checkpoint, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(weights(straight), weights(resumed)))

@@ -15,13 +15,14 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .trainer import Trainer
+from .trainer import Trainer, one_cycle
 
 
 @dataclass(frozen=True)
 class NCSNSettings:
-    """Score network architecture and denoising-score-matching training (Adam) on up to
-    `train_samples` ID images (None: all); rotation=True trains a RotNCSN."""
+    """Score network architecture and denoising-score-matching training on up to `train_samples`
+    ID images (None: all): Adam on the project's one-cycle schedule peaking at `lr`;
+    rotation=True trains a RotNCSN."""
 
     width: int
     levels: int
@@ -76,8 +77,10 @@ def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, device=
     rotation = settings.rotation
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    trainer = Trainer({"model": model}, {"optimizer": optimizer}, {}, checkpoint, seed,
-                      desc="rotncsn" if rotation else "ncsn", progress=progress)
+    scheduler = one_cycle(optimizer, settings.lr, settings.epochs * -(-len(images) // settings.batch_size))
+    trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
+                      desc="rotncsn" if rotation else "ncsn", progress=progress,
+                      step_schedulers={"scheduler": scheduler})
 
     def step(batch):
         x = batch[0].to(device)

@@ -74,7 +74,10 @@ def test_model_save_load_round_trip(tmp_path):
 @pytest.mark.parametrize("rotation", [False, True])
 def test_score_network_training_follows_one_cycle_and_resumes_exactly(tmp_path, monkeypatch, rotation):
     """The NCSN / RotNCSN trainer: Adam on one cycle peaking at settings.lr (the optimiser ends the
-    run near zero), and a run interrupted after its first epoch resumes to the same weights."""
+    run near zero) or constant, and a run interrupted after its first epoch resumes to the same
+    weights."""
+    from dataclasses import replace
+
     from ood_ext.models import NCSN
     from ood_ext.training import NCSNSettings, train_ncsn
     from ood_ext.training import trainer as trainer_module
@@ -101,6 +104,14 @@ def test_score_network_training_follows_one_cycle_and_resumes_exactly(tmp_path, 
     peak = rates.index(max(rates))
     assert 0 < peak < 5 and rates[0] < 5e-3 / 10 and rates[-1] < 5e-3 / 1000  # warm-up over 15 % of the steps
     assert rates[:peak + 1] == sorted(rates[:peak + 1]) and rates[peak:] == sorted(rates[peak:], reverse=True)
+
+    rates.clear()
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    train_ncsn(fresh(), x, replace(settings, schedule="constant"), progress=False)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    assert rates == [5e-3] * 20  # the paper's schedule
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        replace(settings, schedule="cosine")
 
     real_run = trainer_module.Trainer.run
     monkeypatch.setattr(trainer_module.Trainer, "run",

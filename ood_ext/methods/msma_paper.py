@@ -67,8 +67,9 @@ PROTOCOL = register(Protocol(
                      images_per_set={"rotncsn": 500, "msma": 500, "msma-rec": 500, "lr": 60, "ic-png": None,
                                      "lratio": None},
                      note="Scale cpu: the quick profile's score network (RefineNet NCSN, width 8, 10 levels) "
-                     "trained on all 60,000 training images (RotNCSN 3 epochs: 2,813 Adam steps, NCSN 2: 1,875; the "
-                     "paper trains 400,000), the likelihood baselines' VAE and background VAE as the quick "
+                     "trained on all 60,000 training images (RotNCSN 3 epochs: 2,813 Adam steps on one cycle "
+                     "peaking at 6e-3, NCSN 2: 1,875; the paper trains 400,000 at a constant 1e-3), the "
+                     "likelihood baselines' VAE and background VAE as the quick "
                      "profile's on 12,000 images; 500 ID test images and 500 per OOD set scored by the score "
                      "methods (f_rot costs 40 network passes an image), 60 by Likelihood Regret."),
         "paper": Scale("full", note="Scale paper: the full profile's models (width 64, 100 epochs on all 60,000 "

@@ -17,12 +17,14 @@ from torch import Tensor, nn
 
 from .trainer import Trainer, one_cycle
 
+SCHEDULES = ("constant", "one-cycle")
+
 
 @dataclass(frozen=True)
 class NCSNSettings:
     """Score network architecture and denoising-score-matching training on up to `train_samples`
-    ID images (None: all): Adam on the project's one-cycle schedule peaking at `lr`;
-    rotation=True trains a RotNCSN."""
+    ID images (None: all) with Adam: at `lr` throughout (schedule 'constant', the paper's) or on
+    the project's one cycle peaking at `lr` ('one-cycle'); rotation=True trains a RotNCSN."""
 
     width: int
     levels: int
@@ -31,6 +33,12 @@ class NCSNSettings:
     batch_size: int
     lr: float
     rotation: bool = False
+    schedule: str = "one-cycle"
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+
 
 ROTATIONS = (0, 1, 2, 3)  # multiples of 90° (counter-clockwise, torch.rot90 over H, W)
 
@@ -77,10 +85,10 @@ def train_ncsn(model: nn.Module, images: Tensor, settings: NCSNSettings, device=
     rotation = settings.rotation
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    scheduler = one_cycle(optimizer, settings.lr, settings.epochs * -(-len(images) // settings.batch_size))
+    steps = settings.epochs * -(-len(images) // settings.batch_size)
+    schedulers = {"scheduler": one_cycle(optimizer, settings.lr, steps)} if settings.schedule == "one-cycle" else {}
     trainer = Trainer({"model": model}, {"optimizer": optimizer}, checkpoint=checkpoint, seed=seed,
-                      desc="rotncsn" if rotation else "ncsn", progress=progress,
-                      step_schedulers={"scheduler": scheduler})
+                      desc="rotncsn" if rotation else "ncsn", progress=progress, step_schedulers=schedulers)
 
     def step(batch):
         x = batch[0].to(device)

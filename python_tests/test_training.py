@@ -90,26 +90,25 @@ def test_score_network_training_follows_one_cycle_and_resumes_exactly(tmp_path, 
         torch.manual_seed(2)
         return NCSN(1, 4, 3)
 
-    rates = []
-    real_step = torch.optim.Adam.step
+    def trained_with_rates(settings):
+        """(the trained model, the learning rate of every optimisation step)."""
+        rates, real_step = [], torch.optim.Adam.step
 
-    def recording_step(self, *args, **kwargs):
-        rates.append(self.param_groups[0]["lr"])
-        return real_step(self, *args, **kwargs)
+        def recording_step(self, *args, **kwargs):
+            rates.append(self.param_groups[0]["lr"])
+            return real_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
-    straight = train_ncsn(fresh(), x, settings, progress=False)
-    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.optim.Adam, "step", recording_step)
+            return train_ncsn(fresh(), x, settings, progress=False), rates
+
+    straight, rates = trained_with_rates(settings)
     assert len(rates) == 20 and max(rates) == pytest.approx(5e-3, rel=0.02)
     peak = rates.index(max(rates))
     assert 0 < peak < 5 and rates[0] < 5e-3 / 10 and rates[-1] < 5e-3 / 1000  # warm-up over 15 % of the steps
     assert rates[:peak + 1] == sorted(rates[:peak + 1]) and rates[peak:] == sorted(rates[peak:], reverse=True)
 
-    rates.clear()
-    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
-    train_ncsn(fresh(), x, replace(settings, schedule="constant"), progress=False)
-    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
-    assert rates == [5e-3] * 20  # the paper's schedule
+    assert trained_with_rates(replace(settings, schedule="constant"))[1] == [5e-3] * 20  # the paper's schedule
     with pytest.raises(ValueError, match="schedule must be one of"):
         replace(settings, schedule="cosine")
 
